@@ -1,0 +1,28 @@
+"""hashing_utils: the shared module of the Deep Hashing Workbook.
+
+One file per concern: devices, data, models, codes, metrics, losses/, training, methods/, plots, widgets.
+
+    import hashing_utils as hu
+    hasher = hu.fit("csq", X, y, bits=32, seed=0)
+    B = hasher.encode(X_query)          # int8 ±1, (n, bits)
+    hu.methods()                        # registered method names
+"""
+from . import codes, data, devices, losses, metrics, models, results, training
+from .codes import binarize
+from .data import load_dataset
+from .devices import pick_device, seed_everything
+from .methods import HashingMethod, fit, get_method, method_defaults, methods
+from .training import Hasher
+
+__version__ = "0.1.0"
+__all__ = ["codes", "data", "devices", "losses", "metrics", "models", "results", "training", "plots", "widgets",
+           "binarize", "load_dataset", "pick_device", "seed_everything", "HashingMethod", "fit", "get_method",
+           "method_defaults", "methods", "Hasher"]
+
+
+def __getattr__(name):
+    # plots and widgets pull in matplotlib / ipywidgets: load them on first use only
+    if name in ("plots", "widgets"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

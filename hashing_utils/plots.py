@@ -1,0 +1,195 @@
+"""Figures of the workbook. `setup()` is the one place that sets size, style and palette.
+
+Every function takes an optional `ax` and returns the Axes (or Figure), so notebooks can compose them.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .codes import as_pm1
+from .data import class_ids
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+           "#999999", "#882255"]          # colour-blind safe (Okabe–Ito + two)
+SAME, DIFFERENT = PALETTE[0], PALETTE[3]
+
+
+def setup(dpi: int = 80) -> None:
+    """Modest PNG figures, one consistent look."""
+    plt.rcParams.update({
+        "figure.figsize": (6.0, 3.6), "figure.dpi": dpi, "savefig.dpi": dpi, "font.size": 10,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.prop_cycle": plt.cycler(color=PALETTE), "legend.frameon": False,
+    })
+
+
+def _ax(ax, figsize=None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _np(x):
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def pair_distances(codes, labels, max_pairs: int = 20000, seed: int = 0):
+    """Hamming distances of random pairs, split into same-label (share a label) and different-label pairs.
+    codes (n, K) ±1; labels (n,) or (n, C). Returns (same, different) numpy int arrays."""
+    c = as_pm1(codes)
+    y = torch.as_tensor(_np(labels))
+    rng = np.random.default_rng(seed)
+    n = len(c)
+    i, j = rng.integers(0, n, max_pairs), rng.integers(0, n, max_pairs)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    d = ((c.shape[1] - (c[i] * c[j]).sum(1)) / 2).round().long().numpy()
+    same = (y[i] == y[j]).numpy() if y.ndim == 1 else ((y[i] * y[j]).sum(1) > 0).numpy()
+    return d[same], d[~same]
+
+
+def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_pairs: int = 20000):
+    """Histogram (as densities) of Hamming distances between same-label and different-label pairs."""
+    ax = _ax(ax)
+    same, diff = pair_distances(codes, labels, max_pairs)
+    k = as_pm1(codes).shape[1]
+    bins = np.arange(-0.5, k + 1.5, 1 if k <= 64 else 2)
+    ax.hist(same, bins=bins, density=True, alpha=0.6, color=SAME, label=f"same label (n={len(same)})")
+    ax.hist(diff, bins=bins, density=True, alpha=0.6, color=DIFFERENT, label=f"different label (n={len(diff)})")
+    ax.axvline(k / 2, color="grey", ls=":", lw=1)
+    ax.set_xlabel("Hamming distance")
+    ax.set_ylabel("fraction of pairs")
+    ax.set_title(title or f"{k}-bit codes: pair distances")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def tsne_codes(codes, labels, n_samples: int = 500, max_iter: int = 500, perplexity: float = 30.0,
+               seed: int = 0, ax=None, title: str | None = None):
+    """t-SNE of a random subsample of codes, coloured by (first) label.
+
+    t-SNE keeps neighbourhoods, not distances: cluster sizes and gaps between clusters mean little.
+    """
+    from sklearn.manifold import TSNE
+    ax = _ax(ax, (4.5, 4.0))
+    c = _np(as_pm1(codes))
+    y = _np(class_ids(torch.as_tensor(_np(labels))))
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(c))[:n_samples]
+    emb = TSNE(n_components=2, perplexity=min(perplexity, (len(idx) - 1) / 3), max_iter=max_iter,
+               init="pca", random_state=seed).fit_transform(c[idx].astype(np.float32))
+    for k in np.unique(y[idx]):
+        m = y[idx] == k
+        ax.scatter(emb[m, 0], emb[m, 1], s=6, color=PALETTE[int(k) % len(PALETTE)], label=str(k))
+    ax.set_xticks([]), ax.set_yticks([])
+    ax.set_title(title or f"t-SNE of {c.shape[1]}-bit codes ({len(idx)} samples)")
+    ax.legend(fontsize=7, markerscale=2, ncol=2, loc="best")
+    return ax
+
+
+def pr_curves(curves: dict, kind: str = "radius", ax=None):
+    """PR curves of several methods on one axes. curves: {name: dict from metrics.pr_curve_by_radius (kind
+    'radius') or metrics.precision_recall_at_k (kind 'rank')}. The two kinds are different curves."""
+    ax = _ax(ax, (4.5, 3.6))
+    for name, c in curves.items():
+        ax.plot(c["recall"], c["precision"], marker="o" if kind == "radius" else None, ms=3, label=name)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title("PR curve by Hamming radius" if kind == "radius" else "PR curve by rank (top-k)")
+    ax.set_xlim(0, 1.02), ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def retrieval_gallery(query_images, query_codes, query_labels, db_images, db_codes, db_labels,
+                      n_queries: int = 4, top: int = 8, image_shape=None, seed: int = 0):
+    """Each row: a query, then its `top` nearest database items (ties by database index), hits framed
+    green, misses red, with their Hamming distance."""
+    q, db = as_pm1(query_codes), as_pm1(db_codes)
+    ql, dl = torch.as_tensor(_np(query_labels)), torch.as_tensor(_np(db_labels))
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(q))[:n_queries]
+    fig, axes = plt.subplots(len(rows), top + 1, figsize=(1.0 * (top + 1), 1.1 * len(rows)), squeeze=False)
+
+    def show(ax, img, colour=None, text=""):
+        img = _np(img)
+        img = img.reshape(image_shape) if image_shape else (img[0] if img.ndim == 3 and img.shape[0] == 1 else img)
+        if img.ndim == 3:
+            img = img.transpose(1, 2, 0)
+        ax.imshow(img, cmap="gray_r" if img.ndim == 2 else None)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.grid(False)
+        for s in ax.spines.values():
+            s.set_visible(colour is not None)
+            if colour:
+                s.set_color(colour), s.set_linewidth(3)
+        ax.set_title(text, fontsize=7)
+
+    for r, qi in enumerate(rows):
+        d = (q.shape[1] - db @ q[qi]) / 2
+        order = torch.sort(d, stable=True).indices[:top]
+        show(axes[r, 0], query_images[qi], None, "query")
+        for c, j in enumerate(order, 1):
+            hit = bool((ql[qi] == dl[j]).all()) if ql.ndim == 1 else bool((ql[qi] * dl[j]).sum() > 0)
+            show(axes[r, c], db_images[j], "#009E73" if hit else "#D55E00", f"d={int(d[j])}")
+    fig.tight_layout()
+    return fig
+
+
+def bit_balance(codes, ax=None, title: str | None = None):
+    """Fraction of +1 per bit (0.5 is balanced) and, in the title, how many distinct codes are used."""
+    ax = _ax(ax, (6.0, 2.6))
+    c = _np(as_pm1(codes))
+    frac = (c > 0).mean(0)
+    ax.bar(np.arange(len(frac)), frac, color=PALETTE[0])
+    ax.axhline(0.5, color="grey", ls=":")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("bit")
+    ax.set_ylabel("fraction of +1")
+    n_unique = len(np.unique(c, axis=0))
+    ax.set_title(title or f"bit balance; {n_unique} distinct codes among {len(c)}")
+    return ax
+
+
+def training_curves(history: dict, ax=None, title: str | None = None):
+    """Loss (left axis) and validation mAP (right axis) per epoch."""
+    ax = _ax(ax, (5.0, 3.0))
+    ax.plot(history["epoch"], history["loss"], color=PALETTE[0], label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss", color=PALETTE[0])
+    if history.get("val_map"):
+        ax2 = ax.twinx()
+        ax2.plot(history["epoch"], history["val_map"], color=PALETTE[1], label="validation mAP")
+        ax2.set_ylabel("validation mAP@all", color=PALETTE[1])
+        ax2.grid(False)
+    ax.set_title(title or "training")
+    return ax
+
+
+def results_table(rows: list[dict], columns=("method", "bits", "map_all", "map_1000", "p_h2")) -> str:
+    """A small Markdown/plain table of result dicts (numbers to 3 decimals)."""
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+    widths = [max(len(c), *(len(fmt(r.get(c, ""))) for r in rows)) for c in columns]
+    line = lambda vals: "  ".join(str(v).ljust(w) for v, w in zip(vals, widths))
+    return "\n".join([line(columns), line("-" * w for w in widths)] +
+                     [line(fmt(r.get(c, "")) for c in columns) for r in rows])
+
+
+def compare_methods(results: dict, ax=None, metric: str = "map_all"):
+    """Bar chart of one metric for several methods: results {name: dict from metrics.evaluate}."""
+    ax = _ax(ax, (5.0, 3.0))
+    names = list(results)
+    vals = [results[n][metric] for n in names]
+    ax.bar(names, vals, color=[PALETTE[i % len(PALETTE)] for i in range(len(names))])
+    for i, v in enumerate(vals):
+        ax.text(i, v + 0.01, f"{v:.3f}", ha="center", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(metric)
+    return ax
+
+
+__all__ = ["setup", "pair_distances", "hamming_distributions", "tsne_codes", "pr_curves", "retrieval_gallery",
+           "bit_balance", "training_curves", "results_table", "compare_methods", "PALETTE"]

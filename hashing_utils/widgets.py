@@ -1,0 +1,67 @@
+"""ipywidgets controls over plain functions.
+
+Pattern in a notebook: call the plain function once (a static figure that CI and static renders
+show), then, in a cell marked `# NBVAL_IGNORE_OUTPUT`, `hu.widgets.interact(fn, bits=[16, 32, 64], ...)`.
+Keep the expensive part (training) in a function cached with functools.lru_cache, and let the
+drawing function call it: then moving a control back to a value seen before answers at once.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+
+def bits_control(options=(8, 16, 32, 64), value=32, description="bits"):
+    import ipywidgets as w
+    return w.SelectionSlider(options=list(options), value=value, description=description, continuous_update=False)
+
+
+def float_control(low: float, high: float, step: float, value: float, description: str):
+    import ipywidgets as w
+    return w.FloatSlider(min=low, max=high, step=step, value=value, description=description,
+                         continuous_update=False, readout_format=".3g")
+
+
+def choice_control(options, value=None, description="choice"):
+    import ipywidgets as w
+    options = list(options)
+    return w.Dropdown(options=options, value=options[0] if value is None else value, description=description)
+
+
+def _as_control(name, spec):
+    """[a, b, c] -> a selection; (low, high, step[, value]) -> a float slider; a widget passes through."""
+    import ipywidgets as w
+    if isinstance(spec, w.Widget):
+        return spec
+    if isinstance(spec, list):
+        if all(isinstance(v, (int, float)) for v in spec):
+            return w.SelectionSlider(options=spec, value=spec[len(spec) // 2], description=name,
+                                     continuous_update=False)
+        return choice_control(spec, description=name)
+    if isinstance(spec, tuple) and len(spec) in (3, 4):
+        low, high, step = spec[:3]
+        value = spec[3] if len(spec) == 4 else (low + high) / 2
+        return float_control(low, high, step, value, name)
+    raise TypeError(f"control {name!r}: give a list of options, a (low, high, step[, value]) tuple or a widget")
+
+
+def interact(fn, **controls):
+    """Show `controls` over `fn(**values)`; `fn` draws a figure (or returns one). Returns the widget box."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    widgets = {k: _as_control(k, v) for k, v in controls.items()}
+    out = w.Output()
+
+    def redraw(**values):
+        with out:
+            out.clear_output(wait=True)
+            result = fn(**values)
+            if isinstance(result, plt.Figure):
+                display(result)
+            else:
+                plt.show()
+
+    ui = w.interactive_output(redraw, widgets)
+    box = w.VBox([w.HBox(list(widgets.values())), out, ui])
+    display(box)
+    return box
