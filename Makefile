@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
-TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1 MPLBACKEND=Agg PYTHONWARNINGS=ignore::DeprecationWarning
+TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
 .PHONY: install workbook test unit notebooks lab benchmark clean
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 ## executes every notebook headless in fast mode into build/workbook/, with build/workbook/RESULTS.md
 workbook: $(STAMP)
-	HASHING_FAST=1 MPLBACKEND=Agg $(BIN)/python tools/run_workbook.py --out build/workbook $(NOTEBOOKS)
+	HASHING_FAST=1 $(BIN)/python tools/run_workbook.py --out build/workbook $(NOTEBOOKS)
 
 ## unit tests and nbval on every notebook (fast mode), in one pytest run
 test: $(STAMP)

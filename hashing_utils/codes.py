@@ -123,9 +123,9 @@ def balanced_codebook(n_codes: int, bits: int, seed: int = 0, min_distance: int 
     g = torch.Generator().manual_seed(seed)
     best, best_d = None, -1
     for _ in range(max_tries):
-        codes = torch.ones(n_codes, bits, dtype=torch.int8)
-        for i in range(n_codes):
-            codes[i, torch.randperm(bits, generator=g)[: bits // 2]] = -1
+        # the K/2 smallest of K random numbers pick the -1 positions: a uniformly random balanced row
+        minus = torch.rand(n_codes, bits, generator=g).argsort(1)[:, : bits // 2]
+        codes = torch.ones(n_codes, bits, dtype=torch.int8).scatter_(1, minus, -1)
         d = min_pairwise_distance(codes) if n_codes > 1 else bits
         if d > best_d:
             best, best_d = codes, d

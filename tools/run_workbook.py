@@ -28,6 +28,8 @@ def main() -> int:
     results_dir = out / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     os.environ["HASHING_RESULTS_DIR"] = str(results_dir.resolve())
+    # the kernel inherits this environment: a non-interactive backend there would drop every figure
+    os.environ.pop("MPLBACKEND", None)
     mode = "fast" if os.environ.get("HASHING_FAST") == "1" else "full"
     lines = [f"# Workbook run ({mode} mode)", "", "| notebook | status | seconds |", "|---|---|---|"]
     failed = 0
