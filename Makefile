@@ -13,7 +13,6 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e ".[notebooks,test]"
 	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
