@@ -1,0 +1,101 @@
+"""SHC: Deep Hashing with Semantic Hash Centers (Chen, Liu et al., ACM TOIS 2025; arXiv 2507.08404)."""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..codes import (balanced_codebook, bernoulli_codebook, gilbert_varshamov_distance, hadamard_codebook,
+                     max_distance_codebook, min_pairwise_distance)
+from ..losses.shc import class_similarity, optimise_semantic_centres, shc_loss
+from .base import HashingMethod
+
+
+def initial_centres(n_classes: int, bits: int, min_distance: int, seed: int = 0) -> torch.Tensor:
+    """Feasible starting centres (C, K) int8 with pairwise distance >= d: Hadamard rows when they exist
+    (distance K/2), else random balanced codes, else greedy max-min-distance codes. The paper starts from
+    its MDS (minimum-distance-separated) centres; any feasible codebook serves the same purpose."""
+    tries = []
+    if bits & (bits - 1) == 0 and n_classes <= 2 * bits:
+        tries.append(lambda: hadamard_codebook(n_classes, bits))
+    tries.append(lambda: balanced_codebook(n_classes, bits, seed=seed, min_distance=min_distance, max_tries=300))
+    tries.append(lambda: max_distance_codebook(n_classes, bits, seed=seed, n_candidates=4000))
+    best = None
+    for make in tries:
+        try:
+            h = make()
+        except RuntimeError:
+            continue
+        if min_pairwise_distance(h) >= min_distance:
+            return h
+        best = h
+    raise ValueError(f"no {n_classes} centres of {bits} bits at distance >= {min_distance} found "
+                     f"(best {min_pairwise_distance(best) if best is not None else 'none'}); use more bits")
+
+
+class SHC(HashingMethod):
+    """Semantic hash centres: a classifier's confusions give the class similarity S (stage 1); binary
+    centres follow S under the Gilbert–Varshamov minimum distance d (stage 2); the network is trained
+    with the CSQ loss toward them (stage 3).
+
+    Hyperparameters (paper defaults): quant_weight γ = 1e-4 (stage 3); rho ρ = 0.2, mu μ = 0.625,
+    beta β = 1e-6, eta η = 0.5, cycles 20 × inner 3 (stage 2); min_distance None = the GV value
+    hu.codes.gilbert_varshamov_distance(C, K). classifier_epochs (stage 1, ours: the paper trains a
+    classifier to convergence; a few epochs of a linear head on a fresh copy of the backbone are enough
+    to read the confusions and keep this cheap), classifier_lr 1e-3.
+    After setup: self.similarity (C, C), self.class_centres (C, K), self.init_centres, self.centre_history,
+    self.min_distance, self.classifier_accuracy (on the training data).
+    """
+    name = "shc"
+    summary = "Semantic Hash Centres: classifier-derived class similarity -> centres at GV distance -> CSQ loss"
+    multi_label = False
+    defaults = {"quant_weight": 1e-4, "rho": 0.2, "mu": 0.625, "beta": 1e-6, "eta": 0.5, "cycles": 20,
+                "inner": 3, "min_distance": None, "classifier_epochs": 3, "classifier_lr": 1e-3}
+
+    def setup(self, model, x, y, device):
+        p = self.hparams
+        # stage 1 in a forked RNG: the hashing network then sees exactly the random stream CSQ would see
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed + 31)
+            logits = self._classifier_logits(model, x, y, device)
+        self.register_buffer("similarity", class_similarity(logits.double(), y.double()).float())
+        d = p["min_distance"] if p["min_distance"] is not None else gilbert_varshamov_distance(self.n_classes,
+                                                                                                self.bits)
+        self.min_distance = int(d)
+        init = initial_centres(self.n_classes, self.bits, self.min_distance, self.seed)
+        h, hist = optimise_semantic_centres(self.similarity, init.float(), self.min_distance, rho=p["rho"],
+                                            mu=p["mu"], beta=p["beta"], eta=p["eta"], cycles=p["cycles"],
+                                            inner=p["inner"])
+        if min_pairwise_distance(h) < self.min_distance:       # cannot happen (every step is checked): be sure
+            raise AssertionError("SHC centres violate their minimum distance")
+        self.init_centres, self.centre_history = init, hist
+        self.register_buffer("class_centres", h.float().to(device))
+        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1)[0].float().to(device))
+
+    def _classifier_logits(self, model, x, y, device) -> torch.Tensor:
+        """Train a copy of the (untrained) backbone + Linear(F, C) with cross-entropy; logits on x."""
+        body = copy.deepcopy(model.backbone)
+        net = nn.Sequential(body, nn.Linear(body.out_features, self.n_classes)).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=self.hparams["classifier_lr"], weight_decay=1e-5)
+        target = y.argmax(1)
+        g = torch.Generator().manual_seed(self.seed + 37)
+        net.train()
+        for _ in range(int(self.hparams["classifier_epochs"])):
+            order = torch.randperm(len(x), generator=g)
+            for s in range(0, len(x), 128):
+                idx = order[s:s + 128]
+                if len(idx) < 2:
+                    continue
+                loss = nn.functional.cross_entropy(net(x[idx].to(device)), target[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            logits = torch.cat([net(x[s:s + 1024].to(device)).float().cpu() for s in range(0, len(x), 1024)])
+        self.classifier_accuracy = float((logits.argmax(1) == target).float().mean())
+        return logits
+
+    def loss(self, u, y):
+        return shc_loss(u, y, self.class_centres, self.tie_breaker, self.hparams["quant_weight"])

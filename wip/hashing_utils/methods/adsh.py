@@ -1,0 +1,40 @@
+"""ADSH: Angular Deep Supervised Hashing (Zhou, Po et al., IEEE Access 2019).
+
+Not Asymmetric Deep Supervised Hashing (Jiang & Li, AAAI 2018), which some libraries also call ADSH.
+"""
+import torch
+from torch import nn
+
+from ..losses.adsh import adsh_loss
+from .base import HashingMethod
+
+
+class ADSH(HashingMethod):
+    """Margin softmax on the cosine between the code u and learnable class vectors w_c, plus a regulariser
+    that spreads the class codes tanh(w_c/‖w_c‖) (mean of inter-class distances up, variance down).
+    Multi-label rows use the dynamic softmax (target = mean class vector of the positives).
+
+    Hyperparameters: margin "cosface" (s(cos θ - m), FIRe's substitute: s = 10, m = 0.2) or "sphereface"
+    (the paper's A-Softmax, integer m, e.g. 4, with the same fixed scale s); alpha, beta = 1 (the weights of
+    the mean and variance terms). u is the linear head output: the loss only sees its direction.
+    """
+    name = "adsh"
+    summary = "Angular Deep Supervised Hashing: margin softmax on cos(u, w_c) + class-code spread regulariser"
+    defaults = {"margin": "cosface", "s": 10.0, "m": 0.2, "alpha": 1.0, "beta": 1.0}
+
+    def __init__(self, bits, n_classes, seed=0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        if self.hparams["margin"] not in ("cosface", "sphereface"):
+            raise ValueError(f"adsh: margin must be 'cosface' or 'sphereface', got {self.hparams['margin']!r}")
+        if self.hparams["margin"] == "sphereface" and (int(self.hparams["m"]) != self.hparams["m"]
+                                                       or self.hparams["m"] < 1):
+            raise ValueError(f"adsh: the sphereface margin m is a positive integer (e.g. 4), got {self.hparams['m']!r}")
+
+    def setup(self, model, x, y, device):
+        g = torch.Generator().manual_seed(self.seed + 3)
+        # class vectors are parameters of the method: train_model optimises them with the network
+        self.class_vectors = nn.Parameter(torch.randn(self.n_classes, self.bits, generator=g).to(device))
+
+    def loss(self, u, y):
+        h = self.hparams
+        return adsh_loss(u, self.class_vectors, y, h["margin"], h["s"], h["m"], h["alpha"], h["beta"])
