@@ -264,7 +264,10 @@ plt.show()'''))
 cells.append(md(r"""### Training DCHML, and the references
 `hu.fit("dchml", (X_image, X_text), y)` carves 10% of the training pairs off as validation (used for the
 curves only; no epoch is picked). Every run is cached, so the widget below reuses it."""))
-cells.append(code(r'''@functools.lru_cache(maxsize=None)
+cells.append(code(r'''from hashing_utils.methods.dchml import CrossModalHasher
+
+
+@functools.lru_cache(maxsize=None)
 def train_dchml(bits, margin=0.3, coupling_weight=1.0):
     return hu.fit("dchml", split.train, split.y_train, bits=bits, seed=SEED, epochs=EPOCHS, device=DEVICE,
                   margin=margin, coupling_weight=coupling_weight)
@@ -276,7 +279,7 @@ def csq_pair(bits):
     so the two networks already share one Hamming space."""
     models = {v: hu.fit("csq", x, split.y_train, bits=bits, seed=SEED, epochs=EPOCHS, device=DEVICE).model
               for v, x in zip(("image", "text"), split.train)}
-    return hu.methods.dchml.CrossModalHasher(None, models, DEVICE, {}, {"method": "csq", "bits": bits})
+    return CrossModalHasher(None, models, DEVICE, {}, {"method": "csq", "bits": bits})
 
 
 results, rows = {}, []
