@@ -45,6 +45,7 @@ class HashingMethod(nn.Module):
                             f"this method takes {sorted(self.defaults) or 'none'}")
         self.bits, self.n_classes, self.seed = int(bits), int(n_classes), seed
         self.hparams = {**self.defaults, **hparams}
+        self.total_epochs: int | None = None   # set by fit: methods whose schedule depends on it read it
 
     # -- hooks ---------------------------------------------------------------------------------
     def make_head(self, in_features: int) -> nn.Module:
@@ -84,6 +85,7 @@ class HashingMethod(nn.Module):
         seed_everything(seed)
         x_tr, y_tr, x_val, y_val = validation_split(x, y, val_fraction, seed)
         method = cls(bits, y.shape[1], seed=seed, **hparams)
+        method.total_epochs = int(tr["epochs"])
         body = make_backbone(tuple(x.shape[1:]), backbone)
         model = HashingModel(body, method.make_head(body.out_features)).to(device)
         method.to(device)

@@ -135,11 +135,12 @@ def test_fit_digits_held_out_map_at_32_bits():
                                           split.y_query, split.y_db)
     assert m >= 0.93
     assert torch.equal(hasher.method.targets, before)
-    # the codes follow the targets: each bit's share of +1 over the database is close to the share its
-    # class targets dictate (class frequencies times target bits)
+    # the codes follow the targets: a database item's code agrees with its class target on most bits
+    # (a random code would agree on half of them)
     codes = hasher.encode(split.x_db).float()
-    expected = (split.y_db / split.y_db.sum(1, keepdim=True)).mean(0) @ before
-    assert (codes.mean(0) - expected).abs().max() < 0.25
+    labels = split.y_db.argmax(1) if split.y_db.dim() == 2 else split.y_db
+    agreement = (codes == before[labels]).float().mean(1)
+    assert agreement.mean() > 0.9
 
 
 def test_multi_label_beats_argmax_single_label():

@@ -1,17 +1,12 @@
 """DCWH: Deep Class-Wise Hashing (Zhe, Chen, Yan; arXiv 1803.04137)."""
 from __future__ import annotations
 
-import contextvars
-
 import torch
 
 from ..codes import bernoulli_codebook
 from ..losses.dcwh import class_means, dcwh_loss
 from ..training import forward_in_batches
 from .base import HashingMethod
-
-# the number of epochs of the hu.fit call in progress: stage II starts at a fraction of it
-_EPOCHS: contextvars.ContextVar[int | None] = contextvars.ContextVar("dcwh_epochs", default=None)
 
 
 class DCWH(HashingMethod):
@@ -48,19 +43,8 @@ class DCWH(HashingMethod):
             raise ValueError(f"dcwh: update_every must be a positive number of epochs, got {h['update_every']}")
         if not 0 <= h["stage_two_from"] <= 1:
             raise ValueError(f"dcwh: stage_two_from must lie in [0, 1], got {h['stage_two_from']}")
-        self.total_epochs = _EPOCHS.get()
         self.stage = 1
         self.register_buffer("centres", bernoulli_codebook(n_classes, self.bits, seed).float())
-
-    @classmethod
-    def fit(cls, X, y, bits: int = 32, seed: int = 0, *, epochs=None, **kwargs):
-        """hu.fit's training, with the epoch count made known to the method (for the stage switch)."""
-        epochs = cls.train_defaults["epochs"] if epochs is None else epochs
-        token = _EPOCHS.set(int(epochs))
-        try:
-            return super().fit(X, y, bits=bits, seed=seed, epochs=epochs, **kwargs)
-        finally:
-            _EPOCHS.reset(token)
 
     def stage_of(self, epoch: int) -> int:
         """1 (cube constraint) before round(stage_two_from · epochs), 2 (vertex constraint) from then on.

@@ -139,6 +139,21 @@ def test_similarity_loss_against_loop():
         S.similarity_loss(u, ds, 3)
 
 
+def test_flat_targets_power1_cannot_tell_merged_classes_from_a_simplex():
+    # 4 classes, 2 samples each, flat hierarchy (d_s = 1 between classes). A regular simplex keeps the classes
+    # apart; "merged" puts classes 0,1 on +e1 and 2,3 on -e1. With |.| both have the same loss (linear in cos,
+    # class directions summing to zero); the square prefers the simplex. This is why the method uses power 2.
+    simplex = torch.tensor([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=torch.float64)
+    merged = torch.tensor([[1, 0, 0], [1, 0, 0], [-1, 0, 0], [-1, 0, 0]], dtype=torch.float64)
+    labels = torch.eye(4)[torch.arange(8) % 4]
+    ds = H.pairwise_semantic_distance(labels, labels, H.semantic_distances(None, 4)).double()
+    idx = torch.arange(8) % 4
+    l1 = [S.similarity_loss(c[idx], ds, 1).item() for c in (simplex, merged)]
+    l2 = [S.similarity_loss(c[idx], ds, 2).item() for c in (simplex, merged)]
+    assert l1[0] == pytest.approx(l1[1], abs=1e-12)
+    assert l2[0] < l2[1] - 0.01
+
+
 def test_knn_kl_against_loop_and_full_support_shortcut():
     g = torch.Generator().manual_seed(8)
     x = torch.randn(12, 4, generator=g, dtype=torch.float64) * 0.6

@@ -19,7 +19,7 @@ def embedding_distance(u: torch.Tensor) -> torch.Tensor:
     return ((1 - n @ n.T) / 2).clamp(0, 1)
 
 
-def similarity_loss(u: torch.Tensor, d_s: torch.Tensor, power: int = 1) -> torch.Tensor:
+def similarity_loss(u: torch.Tensor, d_s: torch.Tensor, power: int = 2) -> torch.Tensor:
     """L_sim = mean over pairs i<j of |d_e(i, j) − d_s(i, j)|^power.
 
     u: (B, K); d_s: (B, B) semantic distances of the batch's labels in [0, 1] (the only supervision used:
@@ -87,7 +87,7 @@ def binary_kl_loss(u: torch.Tensor, n_target: int | None = None, k: int = 1, eps
     return knn_kl_divergence(u, g, k=k, eps=eps) / kbits
 
 
-def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: float = 0.1, power: int = 1,
+def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: float = 0.01, power: int = 2,
                 eps: float = 0.5, n_target: int | None = None, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
     """L = α L_sim(u, d_s) + β L_KL(u). u: (B, K) continuous codes in (−1, 1) (tanh of the head output);
