@@ -142,7 +142,7 @@ def test_similarity_loss_against_loop():
 def test_flat_targets_power1_cannot_tell_merged_classes_from_a_simplex():
     # 4 classes, 2 samples each, flat hierarchy (d_s = 1 between classes). A regular simplex keeps the classes
     # apart; "merged" puts classes 0,1 on +e1 and 2,3 on -e1. With |.| both have the same loss (linear in cos,
-    # class directions summing to zero); the square prefers the simplex. This is why the method uses power 2.
+    # class directions summing to zero); the square prefers the simplex (one reason for power 2).
     simplex = torch.tensor([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=torch.float64)
     merged = torch.tensor([[1, 0, 0], [1, 0, 0], [-1, 0, 0], [-1, 0, 0]], dtype=torch.float64)
     labels = torch.eye(4)[torch.arange(8) % 4]
@@ -152,6 +152,16 @@ def test_flat_targets_power1_cannot_tell_merged_classes_from_a_simplex():
     l2 = [S.similarity_loss(c[idx], ds, 2).item() for c in (simplex, merged)]
     assert l1[0] == pytest.approx(l1[1], abs=1e-12)
     assert l2[0] < l2[1] - 0.01
+
+
+def test_half_scale_targets_are_realisable_full_scale_are_not():
+    # target cosines 1 - 2γ d_s: γ = 1/2 gives a PSD Gram matrix for any tree (realisable by unit vectors),
+    # γ = 1 (unrelated = antipodal) does not once there are more than two groups
+    for tree in (hu.data.FASHION_HIERARCHY, [("a", "x"), ("a", "x"), ("a", "y"), ("b", "z"), ("b", "z")]):
+        d = H.semantic_distances(tree).double()
+        assert torch.linalg.eigvalsh(1 - d).min() > -1e-9
+        assert torch.linalg.eigvalsh(1 - 2 * d).min() < -0.1
+    assert torch.linalg.eigvalsh(1 - 2 * H.semantic_distances(["a", "b"]).double()).min() > -1e-9
 
 
 def test_knn_kl_against_loop_and_full_support_shortcut():
@@ -220,3 +230,5 @@ def test_unknown_hyperparameter_and_bad_power():
         hu.fit("shrewd", x, y, bits=8, margin=0.3, epochs=1)
     with pytest.raises(ValueError, match="power"):
         hu.fit("shrewd", x, y, bits=8, power=3, epochs=1)
+    with pytest.raises(ValueError, match="target_scale"):
+        hu.fit("shrewd", x, y, bits=8, target_scale=0.0, epochs=1)

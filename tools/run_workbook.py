@@ -43,7 +43,8 @@ def main() -> int:
         except Exception as e:  # report and go on with the next notebook
             status, failed = f"FAILED: {type(e).__name__}", failed + 1
         seconds = time.perf_counter() - start
-        nbformat.write(nb, path if args.inplace else out / path.name)
+        # a failed run never overwrites the source: its partial output goes to --out for inspection
+        nbformat.write(nb, path if args.inplace and status == "ok" else out / path.name)
         lines.append(f"| {path.name} | {status} | {seconds:.0f} |")
         print(f"{path.name}: {status} in {seconds:.0f} s", flush=True)
     lines += ["", "## Recorded results", ""]

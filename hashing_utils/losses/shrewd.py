@@ -5,6 +5,8 @@
     L_sim = mean_{i<j} |d_e(i, j) − d_s(i, j)|^p,   d_e(i, j) = (1 − cos(u_i, u_j)) / 2,  p ∈ {1, 2}
     L_KL  = (1/K) KL̂(p_u ‖ Uniform{±1}^K), a nearest-neighbour (Kozachenko–Leonenko / Wang–Kulkarni–Verdú)
             estimate from the batch itself and from samples of the binary target.
+The method (methods/shrewd.py) passes γ·d_s with γ = target_scale = 1/2 by default, so that the target
+cosine 1 − d_s is realisable (see its docstring).
 """
 import math
 
@@ -87,7 +89,7 @@ def binary_kl_loss(u: torch.Tensor, n_target: int | None = None, k: int = 1, eps
     return knn_kl_divergence(u, g, k=k, eps=eps) / kbits
 
 
-def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: float = 0.01, power: int = 2,
+def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: float = 0.003, power: int = 2,
                 eps: float = 0.5, n_target: int | None = None, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
     """L = α L_sim(u, d_s) + β L_KL(u). u: (B, K) continuous codes in (−1, 1) (tanh of the head output);
