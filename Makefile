@@ -37,3 +37,10 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+## notebook 09's comparison on Fashion-MNIST (the README's benchmark table): every method x 16/32/64 bits x 3 seeds,
+## cached in build/cache (so notebook 09 in full mode then reads it back); about 40 min on a 2-core CPU
+.PHONY: benchmark-full
+benchmark-full: $(STAMP)
+	$(BIN)/python benchmarks/run_benchmark.py --dataset fashion-mnist --bits 16 32 64 --seeds 0 1 2 \
+		--methods all --epochs 4 --device auto --out benchmarks/results/fashion-mnist.csv

@@ -1,0 +1,352 @@
+"""Running and caching experiments: one trained configuration -> one JSON record (+ its codes), on disk.
+
+    res = run_experiment("csq", "digits", bits=32, seed=0, epochs=10)   # trains, or reads the cache
+    res["metrics"]["map_all"], res["train_seconds"]
+    q, db, yq, ydb = load_codes(res)                                    # redraw PR curves without training
+    results = sweep(["csq", "lsh", "classifier"], "digits", bits=[16, 32], seeds=[0, 1], epochs=10)
+
+A configuration is (method, dataset, fast, split seed, bits, seed, epochs, backbone, val_fraction, the
+method's full hyperparameters and training settings with its defaults filled in) plus a fingerprint of the
+split's data, of the method's own source files (methods/<name>.py, losses/<name>.py) and the package version. Its SHA-256 is the cache key: change anything (a method's default
+included) and the cache misses. The device is recorded, not keyed: a run is the same experiment on a CPU or
+a GPU (their numbers differ only by floating-point rounding). Records live in $HASHING_CACHE_DIR, or
+build/cache/ in the project by default: <key>.json (config, metrics, times, environment, history) and
+<key>.npz (query and database codes as packed bits, with their labels).
+
+The "classifier as hash" reference (method name CLASSIFIER = "classifier"): the same backbone with a softmax
+head of C outputs trained by cross-entropy for the same epochs; the code of an input is the ±1 indicator
+of its predicted class (length C, one +1) and, as a second row "classifier-top2", of its two most probable
+classes (length C, two +1). Two one-hot codes are at Hamming distance 0 (same predicted class) or 2, so the
+database falls into C huge tie groups per query: its mAP is *defined* by the tie rule. Under a stable or
+"database order" tie rule the number would depend on how the database happens to be stored, and an
+optimistic evaluator would credit it with a perfect ranking inside each predicted class. The workbook's
+expected-tie mAP is the exact mean over random orders within tie groups, the fair value; the optimistic and
+pessimistic bounds are reported beside it. This reference matters because under the standard
+single-label protocol (queries and database from the same classes) retrieval reduces to classification:
+a plain classifier's one-hot code is a strong baseline that several supervised hashing methods do not
+beat (Sablayrolles et al., "How should we evaluate supervised hashing?", ICASSP 2017).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__, metrics
+from .data import DATASETS, PROJECT_DIR, class_ids, load_dataset
+from .methods import HashingMethod, get_method, methods
+
+__all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
+           "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "environment", "class_code",
+           "fit_classifier", "ClassifierAsHash", "benchmark_methods"]
+
+CLASSIFIER = "classifier"
+CACHE_VERSION = 1
+# methods that need more than one image array (cross-modal): they cannot run on an image benchmark
+CROSS_MODAL = ("dchml",)
+METRIC_KEYS = ("map_all", "map_1000", "p_h2", "map_all_optimistic", "map_all_pessimistic")
+
+
+def benchmark_methods() -> list[str]:
+    """Every registered single-modality method (dchml excluded: it needs (image, text) pairs), then the
+    classifier reference."""
+    return [m for m in methods() if m not in CROSS_MODAL] + [CLASSIFIER]
+
+
+
+def cache_dir() -> Path:
+    """$HASHING_CACHE_DIR, else <project>/build/cache."""
+    return Path(os.environ.get("HASHING_CACHE_DIR") or PROJECT_DIR / "build" / "cache")
+
+
+# ----------------------------------------------------------------------------- the classifier reference
+def class_code(logits: torch.Tensor, k: int = 1) -> torch.Tensor:
+    """(n, C) logits -> int8 (n, C) ±1 codes with +1 at the k most probable classes (ties: lowest index)."""
+    if not 1 <= k <= logits.shape[1]:
+        raise ValueError(f"k must be in 1..{logits.shape[1]} (the number of classes), got {k}")
+    top = torch.topk(logits, k, dim=1, sorted=False).indices
+    code = torch.full(logits.shape, -1, dtype=torch.int8)
+    code.scatter_(1, top.cpu(), 1)
+    return code
+
+
+class ClassCode(nn.Module):
+    """Linear(F, C) logits while training; in eval mode the ±1 top-k class code (so Hasher.encode and the
+    training loop's validation mAP see the code that is evaluated)."""
+
+    def __init__(self, in_features: int, n_classes: int, k: int = 1):
+        super().__init__()
+        self.linear = nn.Linear(in_features, n_classes)
+        self.k = k
+
+    def forward(self, f):
+        logits = self.linear(f)
+        return logits if self.training else class_code(logits.detach(), self.k).to(logits)
+
+
+class ClassifierAsHash(HashingMethod):
+    """A softmax classifier on the hashing backbone; its code is the ±1 indicator of the top-k classes.
+    Not registered in hu.methods() (it is a reference, not a hashing method): use fit_classifier()."""
+    summary = "softmax classifier; code = ±1 one-hot of the predicted class (length C)"
+    defaults = {"topk": 1}
+
+    def make_head(self, in_features):
+        return ClassCode(in_features, self.n_classes, int(self.hparams["topk"]))
+
+    def loss(self, u, y):
+        # soft targets y / |Γ_i|: the same cross-entropy for single- and multi-label rows
+        return -(torch.log_softmax(u, 1) * (y / y.sum(1, keepdim=True).clamp(min=1))).sum(1).mean()
+
+
+ClassifierAsHash.name = CLASSIFIER   # set after the class is made, so that it is not registered
+
+
+def fit_classifier(X, y, seed: int = 0, topk: int = 1, **kwargs):
+    """Train the classifier reference with hu.fit's loop (same backbone, validation split, optimiser).
+    Returns a Hasher whose encode(x) is the ±1 top-k class code (n, C)."""
+    n_classes = y.shape[1] if getattr(y, "ndim", 1) == 2 else int(np.max(np.asarray(y))) + 1
+    kwargs.pop("bits", None)
+    return ClassifierAsHash.fit(X, y, bits=max(n_classes, 2), seed=seed, topk=topk, **kwargs)
+
+
+# ----------------------------------------------------------------------------- configuration and cache
+@functools.lru_cache(maxsize=4)
+def _split(dataset: str, fast: bool, split_seed: int):
+    return load_dataset(dataset, fast=fast, seed=split_seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _fingerprint(dataset: str, fast: bool, split_seed: int) -> dict:
+    s = _split(dataset, fast, split_seed)
+    h = hashlib.sha256()
+    for t in (s.x_train, s.y_train, s.x_query, s.y_query, s.y_db):
+        h.update(t.contiguous().numpy().tobytes())
+    return {"description": s.description, "n_train": len(s.x_train), "n_query": len(s.x_query),
+            "n_db": len(s.x_db), "n_classes": s.n_classes, "sha256": h.hexdigest()[:16]}
+
+
+def _code_fingerprint(cls) -> str:
+    """SHA-256 of the method's own source files (its methods/ and losses/ modules): editing a method's code
+    invalidates its cached runs. Shared modules are not hashed (bump CACHE_VERSION when they change results)."""
+    import inspect
+    h = hashlib.sha256()
+    mod = inspect.getmodule(cls)
+    files = [inspect.getsourcefile(cls)]
+    loss = Path(files[0]).parent.parent / "losses" / Path(files[0]).name
+    if mod is not None and mod.__name__.startswith(__package__ + ".methods") and loss.exists():
+        files.append(str(loss))
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _check_names(method: str, dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if method in CROSS_MODAL:
+        raise ValueError(f"{method} is cross-modal: it needs (X_image, X_text) pairs and cannot run on the "
+                         f"single-modality data set {dataset!r}; run it on paired data (see its notebook)")
+    if method != CLASSIFIER and method not in methods():
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(benchmark_methods())}")
+
+
+def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed: int = 0, epochs=None, *,
+                      fast: bool = False, split_seed: int = 0, hparams: dict | None = None,
+                      backbone: str = "auto", val_fraction: float = 0.1) -> dict:
+    """The full configuration of one run, defaults filled in (what the cache key hashes)."""
+    _check_names(method, dataset)
+    cls = ClassifierAsHash if method == CLASSIFIER else get_method(method)
+    hparams = dict(hparams or {})
+    unknown = set(hparams) - set(cls.defaults)
+    if unknown:
+        raise TypeError(f"{method}: unknown hyperparameter(s) {sorted(unknown)}; "
+                        f"it takes {sorted(cls.defaults) or 'none'}")
+    training = {**cls.train_defaults, **({} if epochs is None else {"epochs": int(epochs)})}
+    if method == "lsh":
+        training = {}                                   # no training: epochs etc. do not change an LSH run
+    return {
+        "cache_version": CACHE_VERSION, "hashing_utils": __version__,
+        "method": method, "code": _code_fingerprint(cls), "dataset": dataset, "fast": bool(fast), "split_seed": int(split_seed),
+        "data": _fingerprint(dataset, bool(fast), int(split_seed)),
+        "bits": int(_fingerprint(dataset, bool(fast), int(split_seed))["n_classes"]) if method == CLASSIFIER
+        else int(bits),
+        "seed": int(seed), "backbone": backbone, "val_fraction": float(val_fraction),
+        "training": training, "hparams": {**cls.defaults, **hparams},
+    }
+
+
+def config_key(config: dict) -> str:
+    """SHA-256 (24 hex digits) of the configuration's canonical JSON."""
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def environment(device=None) -> dict:
+    """Where a run happens: torch version, device, threads, python, platform."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else dev.type
+    return {"torch": torch.__version__, "device": name, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "platform": platform.platform(terse=True),
+            "hashing_utils": __version__}
+
+
+def _save_codes(path: Path, codes: dict) -> None:
+    arrays = {}
+    for k, v in codes.items():
+        v = v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        if "codes" in k:
+            arrays[k] = np.packbits(v > 0, axis=1)
+            arrays[k + "_bits"] = np.array(v.shape[1])
+        else:
+            arrays[k] = v.astype(np.uint8)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def load_codes(result: dict, variant: str = "") -> tuple:
+    """(q_codes, db_codes, y_query, y_db) of a cached run: int8 ±1 codes and float32 multi-hot labels.
+    variant "top2" gives the classifier's top-2 codes."""
+    path = Path(result["codes_path"]) if "codes_path" in result else cache_dir() / f"{result['key']}.npz"
+    if not path.exists():
+        path = cache_dir() / f"{result['key']}.npz"
+    z = np.load(path)
+    suffix = f"_{variant}" if variant else ""
+
+    def unpack(name):
+        b = np.unpackbits(z[name], axis=1)[:, :int(z[name + "_bits"])]
+        return torch.from_numpy(b.astype(np.int8) * 2 - 1)
+    return (unpack(f"q_codes{suffix}"), unpack(f"db_codes{suffix}"),
+            torch.from_numpy(z["y_query"].astype(np.float32)), torch.from_numpy(z["y_db"].astype(np.float32)))
+
+
+def _evaluate(q, db, yq, ydb) -> dict:
+    return {k: float(v) for k, v in metrics.evaluate(q, db, yq, ydb, topk=1000, radius=2).items()}
+
+
+def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: int = 0, epochs=None, *,
+                   fast: bool = False, split_seed: int = 0, hparams: dict | None = None, backbone: str = "auto",
+                   val_fraction: float = 0.1, device=None, cache: bool = True, refresh: bool = False,
+                   progress: bool = False) -> dict:
+    """Train one configuration (or read it from the cache) and evaluate it on the split's queries/database.
+
+    Returns {'key', 'config', 'metrics' (map_all, map_1000, p_h2, map_all_optimistic, map_all_pessimistic),
+    'train_seconds' (hu.fit wall time, set-up stages included), 'encode_seconds', 'environment', 'history',
+    'cached' (True when read from disk), 'codes_path'}; the classifier also has 'metrics_top2'.
+    cache=False neither reads nor writes; refresh=True retrains and overwrites.
+    """
+    config = experiment_config(method, dataset, bits, seed, epochs, fast=fast, split_seed=split_seed,
+                               hparams=hparams, backbone=backbone, val_fraction=val_fraction)
+    key = config_key(config)
+    folder = cache_dir()
+    record_path, codes_path = folder / f"{key}.json", folder / f"{key}.npz"
+    if cache and not refresh and record_path.exists() and codes_path.exists():
+        res = json.loads(record_path.read_text())
+        return {**res, "cached": True, "codes_path": str(codes_path)}
+
+    from .devices import pick_device
+    dev = pick_device(device) if not isinstance(device, torch.device) else device
+    split = _split(dataset, bool(fast), int(split_seed))
+    y_train = split.y_train if split.multi_label else class_ids(split.y_train)
+    kw = dict(seed=seed, device=dev, backbone=backbone, val_fraction=val_fraction, progress=progress,
+              **config["training"], **(hparams or {}))
+    start = time.perf_counter()
+    if method == CLASSIFIER:
+        hasher = ClassifierAsHash.fit(split.x_train, y_train, bits=config["bits"], **kw)
+    else:
+        hasher = get_method(method).fit(split.x_train, y_train, bits=bits, **kw)
+    train_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    codes = {}
+    if method == CLASSIFIER:
+        # logits once, then the top-1 and top-2 codes from them
+        from .training import forward_in_batches
+        head = hasher.model.head
+        net = nn.Sequential(hasher.model.backbone, head.linear)
+        for name, x in (("q", split.x_query), ("db", split.x_db)):
+            logits = forward_in_batches(net, x, dev)
+            codes[f"{name}_codes"] = class_code(logits, 1)
+            codes[f"{name}_codes_top2"] = class_code(logits, 2)
+    else:
+        codes["q_codes"], codes["db_codes"] = hasher.encode(split.x_query), hasher.encode(split.x_db)
+    encode_seconds = time.perf_counter() - start
+    result = {"key": key, "config": config, "metrics": _evaluate(codes["q_codes"], codes["db_codes"],
+                                                                 split.y_query, split.y_db)}
+    if method == CLASSIFIER:
+        result["metrics_top2"] = _evaluate(codes["q_codes_top2"], codes["db_codes_top2"], split.y_query,
+                                           split.y_db)
+    history = {k: v for k, v in (hasher.history or {}).items() if k in ("epoch", "loss", "val_map")}
+    result.update({"train_seconds": train_seconds, "encode_seconds": encode_seconds,
+                   "environment": environment(dev), "history": history,
+                   "date": time.strftime("%Y-%m-%d %H:%M:%S")})
+    if cache:
+        folder.mkdir(parents=True, exist_ok=True)
+        _save_codes(codes_path, {**codes, "y_query": split.y_query, "y_db": split.y_db})
+        tmp = record_path.with_name(record_path.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=1, default=str))
+        os.replace(tmp, record_path)
+    return {**result, "cached": False, "codes_path": str(codes_path)}
+
+
+def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,), epochs=None, *,
+          fast: bool = False, hparams: dict | None = None, device=None, progress=None, **kwargs) -> list[dict]:
+    """run_experiment over methods × bits × seeds (the classifier once per seed: its code length is C).
+    hparams: {method: {name: value}} for per-method settings. progress: a callable(message) or None.
+    Returns the list of results in that order."""
+    for m in methods_:
+        _check_names(m, dataset)
+    hparams = hparams or {}
+    out = []
+    for m in methods_:
+        for b in ([None] if m == CLASSIFIER else bits):
+            for s in seeds:
+                res = run_experiment(m, dataset, 32 if b is None else b, s, epochs, fast=fast,
+                                     hparams=hparams.get(m), device=device, **kwargs)
+                if progress:
+                    progress(f"{m:>16} bits={res['config']['bits']:>3} seed={s} "
+                             f"mAP@all={res['metrics']['map_all']:.4f} train {res['train_seconds']:.1f}s"
+                             f"{' (cached)' if res['cached'] else ''}")
+                out.append(res)
+    return out
+
+
+def result_rows(results: list[dict], bits_for_classifier=None) -> list[dict]:
+    """Flat rows (method, bits, seed, metrics, train_seconds) of a list of results; the classifier gives
+    two rows ('classifier', 'classifier-top2'), repeated for every `bits_for_classifier` value if given
+    (it is a reference for each code length; its own code length is C)."""
+    rows = []
+    for r in results:
+        c = r["config"]
+        variants = [(c["method"], r["metrics"])]
+        if "metrics_top2" in r:
+            variants.append((f"{c['method']}-top2", r["metrics_top2"]))
+        for name, m in variants:
+            for b in (bits_for_classifier or [c["bits"]]) if c["method"] == CLASSIFIER else [c["bits"]]:
+                rows.append({"method": name, "bits": b, "code_bits": c["bits"], "seed": c["seed"], **m,
+                             "train_seconds": r["train_seconds"]})
+    return rows
+
+
+def summarise(rows: list[dict], keys=METRIC_KEYS + ("train_seconds",)) -> list[dict]:
+    """Mean and (sample) std over seeds per (method, bits): rows with '<key>' and '<key>_std', and 'n'."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["method"], r["bits"]), []).append(r)
+    out = []
+    for (m, b), rs in groups.items():
+        row = {"method": m, "bits": b, "code_bits": rs[0]["code_bits"], "n": len(rs)}
+        for k in keys:
+            v = np.array([r[k] for r in rs], dtype=float)
+            row[k] = float(v.mean())
+            row[k + "_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        out.append(row)
+    return out

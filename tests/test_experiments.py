@@ -1,0 +1,121 @@
+"""hashing_utils.experiments: the cache, the sweep, the classifier-as-hash reference, the benchmark runner."""
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import hashing_utils as hu
+from hashing_utils import experiments as hx
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_cache_hit_returns_the_same_numbers_without_training(cache, monkeypatch):
+    first = hx.run_experiment("csq", "digits", bits=16, seed=0, epochs=2)
+    assert not first["cached"]
+    assert (cache / f"{first['key']}.json").exists() and (cache / f"{first['key']}.npz").exists()
+
+    def no_training(*a, **k):
+        raise AssertionError("a cached configuration was trained again")
+    monkeypatch.setattr(hu.get_method("csq"), "fit", classmethod(no_training))
+    second = hx.run_experiment("csq", "digits", bits=16, seed=0, epochs=2)
+    assert second["cached"] and second["key"] == first["key"]
+    assert second["metrics"] == first["metrics"]
+    assert second["train_seconds"] == first["train_seconds"]
+    # the stored codes reproduce the stored metrics
+    q, db, yq, ydb = hx.load_codes(second)
+    assert q.dtype == torch.int8 and q.shape[1] == 16 and set(q.unique().tolist()) <= {-1, 1}
+    again = hu.metrics.evaluate(q, db, yq, ydb)
+    for k, v in first["metrics"].items():
+        assert again[k] == pytest.approx(v, abs=1e-12)
+
+
+def test_a_changed_configuration_misses_the_cache(cache):
+    base = hx.experiment_config("csq", "digits", bits=16, seed=0, epochs=2)
+    keys = {hx.config_key(base)}
+    for change in (dict(epochs=3), dict(seed=1), dict(bits=32), dict(hparams={"quant_weight": 0.01}),
+                   dict(fast=True), dict(val_fraction=0.2)):
+        kw = {"bits": 16, "seed": 0, "epochs": 2, **change}
+        keys.add(hx.config_key(hx.experiment_config("csq", "digits", **kw)))
+    assert len(keys) == 7
+    # the method's default, filled in, is part of the key: stating it explicitly is the same configuration
+    explicit = hx.experiment_config("csq", "digits", bits=16, seed=0, epochs=2,
+                                    hparams={"quant_weight": hu.get_method("csq").defaults["quant_weight"]})
+    assert hx.config_key(explicit) == hx.config_key(base)
+    # LSH is untrained: its epochs do not matter
+    assert hx.config_key(hx.experiment_config("lsh", "digits", 16, 0, 2)) == \
+        hx.config_key(hx.experiment_config("lsh", "digits", 16, 0, 9))
+    a = hx.run_experiment("lsh", "digits", bits=16, seed=0)
+    b = hx.run_experiment("lsh", "digits", bits=16, seed=1)
+    assert not b["cached"] and a["key"] != b["key"]
+
+
+def test_class_code_by_hand():
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 2.5, 0.0]])
+    assert hx.class_code(logits, 1).tolist() == [[-1, 1, -1], [1, -1, -1]]
+    assert hx.class_code(logits, 2).tolist() == [[1, 1, -1], [1, 1, -1]]
+    with pytest.raises(ValueError, match="k must be in 1..3"):
+        hx.class_code(logits, 4)
+
+
+def test_classifier_reference_beats_chance_on_digits(cache):
+    res = hx.run_experiment(hx.CLASSIFIER, "digits", seed=0, epochs=3)
+    assert res["config"]["bits"] == 10                     # code length C, whatever bits asks for
+    q, db, yq, ydb = hx.load_codes(res)
+    assert (q == 1).sum(1).eq(1).all() and (db == 1).sum(1).eq(1).all()     # one-hot
+    # chance: about 1/C = 0.1; LSH at 32 bits reaches about 0.5 on this split
+    assert res["metrics"]["map_all"] > 0.8
+    assert res["metrics"]["map_all_pessimistic"] <= res["metrics"]["map_all"] <= res["metrics"]["map_all_optimistic"]
+    # every pair of one-hot codes lies within Hamming distance 2: the radius-2 ball is the whole database
+    assert res["metrics"]["p_h2"] == pytest.approx(float((yq.double() @ ydb.double().T).mean()), abs=1e-9)
+    q2, _, _, _ = hx.load_codes(res, "top2")
+    assert (q2 == 1).sum(1).eq(2).all()
+    assert "metrics_top2" in res
+
+
+def test_bad_names_give_clear_errors(cache):
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        hx.run_experiment("nope", "digits")
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        hx.run_experiment("csq", "imagenet")
+    with pytest.raises(ValueError, match="cross-modal"):
+        hx.run_experiment("dchml", "digits")
+    with pytest.raises(TypeError, match="unknown hyperparameter"):
+        hx.run_experiment("csq", "digits", hparams={"margin": 0.3})
+    with pytest.raises(ValueError, match="unknown method"):
+        hx.sweep(["csq", "typo"], "digits", bits=[16])
+    assert "dchml" not in hx.benchmark_methods() and hx.CLASSIFIER in hx.benchmark_methods()
+    assert hx.CLASSIFIER not in hu.methods()
+
+
+def test_summarise_mean_and_sample_std():
+    rows = [{"method": "a", "bits": 16, "code_bits": 16, "seed": s, "map_all": v, "train_seconds": 1.0}
+            for s, v in enumerate([0.5, 0.7, 0.9])]
+    (row,) = hx.summarise(rows, keys=("map_all", "train_seconds"))
+    assert row["n"] == 3 and row["map_all"] == pytest.approx(0.7) and row["map_all_std"] == pytest.approx(0.2)
+
+
+def test_benchmark_runner_writes_csv_and_markdown(cache, tmp_path):
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "run_benchmark.py"
+    spec = importlib.util.spec_from_file_location("run_benchmark", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "res" / "digits.csv"
+    argv = ["--dataset", "digits", "--bits", "16", "--seeds", "0", "1", "--methods", "lsh", "classifier",
+            "--epochs", "1", "--device", "cpu", "--out", str(out)]
+    assert mod.main(argv) == 0
+    rows = list(csv.DictReader(open(out)))
+    assert {r["method"] for r in rows} == {"lsh", "classifier", "classifier-top2"} and len(rows) == 6
+    assert all(r["torch"] == torch.__version__ and r["device"] == "cpu" for r in rows)
+    md = out.with_suffix(".md").read_text()
+    assert "run_benchmark.py --dataset digits" in md and f"torch {torch.__version__}" in md and " ± " in md
+    with pytest.raises(ValueError, match="cross-modal"):
+        mod.main(["--dataset", "digits", "--methods", "dchml", "--out", str(out)])
