@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import metrics
 from .data import RetrievalSplit, find_data_file, load_digits, to_multi_hot
+from .models import CentredProjection
 
 WIKIPEDIA_FILE = "wikipedia/wikipedia_sift128_lda10.npz"
 MIRFLICKR_FILE = "mirflickr25k/mirflickr25k_tags1386_labels24.npz"
@@ -160,18 +160,6 @@ def load_mirflickr_text(n_query: int = 2000, n_train: int = 5000, seed: int = 0)
 
 
 # ----------------------------------------------------------------------------- baselines
-class CCAProjection(nn.Module):
-    """x -> ((x − mean) A) R: canonical variates (times a fixed rotation/projection R, or identity)."""
-
-    def __init__(self, mean: torch.Tensor, weight: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean)
-        self.register_buffer("weight", weight)
-
-    def forward(self, x):
-        return (x.flatten(1) - self.mean) @ self.weight
-
-
 def _inv_sqrt(c: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh(c)
     return (v / np.sqrt(np.clip(w, 1e-12, None))) @ v.T
@@ -209,7 +197,7 @@ def fit_cca(X, bits: int = 32, seed: int = 0, reg: float = 1e-3, weight_power: f
     else:
         rot = np.random.default_rng(seed).standard_normal((r, bits))
         how = f"{r} canonical variates x Gaussian projection to {bits}"
-    f = lambda m, w: CCAProjection(torch.as_tensor(m, dtype=torch.float32), torch.as_tensor(w @ rot, dtype=torch.float32))
+    f = lambda m, w: CentredProjection(torch.as_tensor(m, dtype=torch.float32), torch.as_tensor(w @ rot, dtype=torch.float32))
     hasher = CrossModalHasher(None, {"image": f(mi, a), "text": f(mt, b)}, "cpu", {},
                               {"method": "cca", "bits": bits, "seed": seed, "reg": reg, "weight_power": weight_power,
                                "bits_from": how})

@@ -23,6 +23,19 @@ class MLP(nn.Module):
         return self.net(x.flatten(1))
 
 
+class CentredProjection(nn.Module):
+    """u = (x - mean) W: a fixed linear map of centred, flattened inputs (LSH's random W, CCA's canonical W).
+    x (n, ...) -> u (n, K) with mean (d,), W (d, K)."""
+
+    def __init__(self, mean: torch.Tensor, weight: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("weight", weight)
+
+    def forward(self, x):
+        return (x.flatten(1) - self.mean) @ self.weight
+
+
 class SmallCNN(nn.Module):
     """Images (n, c, h, w), e.g. 28x28 -> features (n, 256). Two conv-BN-ReLU-pool blocks (16 and 32
     channels) and a fully connected layer: about 1.4M multiply-adds per 28x28 image, so a laptop CPU

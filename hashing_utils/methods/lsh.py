@@ -1,22 +1,10 @@
 """LSH: unsupervised random-hyperplane hashing, the floor every learned method must clear."""
 import torch
-from torch import nn
 
 from ..devices import pick_device
+from ..models import CentredProjection
 from ..training import Hasher, _as_input
 from .base import HashingMethod
-
-
-class RandomProjection(nn.Module):
-    """u = (x - mean) W, W ~ N(0, 1)^(d x K): sign-random-projection LSH (Charikar 2002) on centred inputs."""
-
-    def __init__(self, mean: torch.Tensor, weight: torch.Tensor):
-        super().__init__()
-        self.register_buffer("mean", mean)
-        self.register_buffer("weight", weight)
-
-    def forward(self, x):
-        return (x.flatten(1) - self.mean) @ self.weight
 
 
 class LSH(HashingMethod):
@@ -33,6 +21,7 @@ class LSH(HashingMethod):
         x = _as_input(X).flatten(1)
         method = cls(bits, 0 if y is None else 1, seed=seed)
         g = torch.Generator().manual_seed(seed)
-        model = RandomProjection(x.mean(0), torch.randn(x.shape[1], bits, generator=g))
+        # sign-random-projection LSH (Charikar 2002) on centred inputs: W ~ N(0, 1)^(d x K)
+        model = CentredProjection(x.mean(0), torch.randn(x.shape[1], bits, generator=g))
         device = pick_device(device) if not isinstance(device, torch.device) else device
         return Hasher(method, model.to(device), device, {}, {"method": "lsh", "bits": bits, "seed": seed})
