@@ -7,7 +7,13 @@ an (n_q, n_db) matrix that array code needs. metrics.py falls back to torch if n
 import numpy as np
 
 try:
+    import numba
     from numba import njit, prange
+    # numba's default OpenMP layer shares torch's OpenMP runtime and resets its thread count: after the first
+    # evaluation, torch ran every op on all cores, and on a busy 2-core machine training slowed about five-fold.
+    # The workqueue layer uses numba's own threads and leaves torch's settings alone.
+    if numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only where numba is absent
     HAVE_NUMBA = False

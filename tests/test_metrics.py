@@ -136,3 +136,18 @@ def test_evaluate_reports_consistent_numbers():
     assert rep["map_50"] == pytest.approx(M.mean_average_precision(q, db, yq, ydb, topk=50))
     assert rep["p_h2"] == pytest.approx(M.precision_within_radius(q, db, yq, ydb, 2))
     assert rep["map_all_pessimistic"] <= rep["map_all"] <= rep["map_all_optimistic"]
+
+
+def test_evaluation_leaves_torch_thread_count_alone():
+    # numba's OpenMP layer used to reset torch's thread count after the first evaluation, which slowed training
+    # several-fold on small machines; the engine must not change it
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        codes = torch.randint(0, 2, (50, 32)) * 2 - 1
+        labels = torch.randint(0, 5, (50,))
+        hu.metrics.mean_average_precision(codes, codes, labels, labels)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
