@@ -66,6 +66,11 @@ class HashingMethod(nn.Module):
 
     # -- the one-call API ------------------------------------------------------------------------
     @classmethod
+    def training_settings(cls, **overrides) -> dict:
+        """train_defaults with the given settings (epochs, lr, batch_size, weight_decay) that are not None."""
+        return {**cls.train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
+
+    @classmethod
     def fit(cls, X, y, bits: int = 32, seed: int = 0, *, epochs=None, lr=None, batch_size=None,
             weight_decay=None, device=None, backbone: str = "auto", val_fraction: float = 0.1,
             progress: bool = False, **hparams) -> Hasher:
@@ -77,10 +82,7 @@ class HashingMethod(nn.Module):
             raise ValueError(f"X has {len(x)} rows but y has {len(y)}")
         if not cls.multi_label and bool((y.sum(1) > 1).any()):
             raise ValueError(f"{cls.name} handles single-label data only; got rows with several labels")
-        tr = {**cls.train_defaults}
-        for k, v in dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay).items():
-            if v is not None:
-                tr[k] = v
+        tr = cls.training_settings(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay)
         device = pick_device(device) if not isinstance(device, torch.device) else device
         seed_everything(seed)
         x_tr, y_tr, x_val, y_val = validation_split(x, y, val_fraction, seed)

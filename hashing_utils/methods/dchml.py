@@ -141,10 +141,7 @@ class DCHML(HashingMethod):
         if backbone not in ("auto", "mlp"):
             raise ValueError(f"dchml uses one MLP per modality on feature vectors; backbone {backbone!r} "
                              "is not supported")
-        tr = {**cls.train_defaults}
-        for k, v in dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay).items():
-            if v is not None:
-                tr[k] = v
+        tr = cls.training_settings(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay)
         device = pick_device(device) if not isinstance(device, torch.device) else device
         seed_everything(seed)
         idx_tr, y_tr, idx_val, y_val = validation_split(torch.arange(len(y)), y, val_fraction, seed)
