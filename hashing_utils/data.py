@@ -4,15 +4,18 @@ Every split stores labels as multi-hot float32 (n, C); single-label data is the 
 one 1 per row. Inputs are float32 in [0, 1]: flat (n, d) for `digits`, (n, 1, 28, 28) or
 (n, 3, 32, 32) for the torchvision sets.
 
-Data files are looked for in, in order: the folders in $HASHING_DATA_DIR (os.pathsep-separated),
-the project's `data/`, and a `shared/data` folder beside the project (development checkouts).
-Nothing is downloaded unless the files are missing and $HASHING_OFFLINE is not "1".
+Data files are looked for in, in order: the folders in $HASHING_DATA_DIR (os.pathsep-separated), then the
+project's `data/`; when they are missing and $HASHING_OFFLINE is not "1", torchvision downloads them into
+`data/`. Fast mode's Fashion-MNIST is a small checksummed subset shipped inside the package
+(fixtures/fashion_mnist_subset.npz, MIT licence, see fixtures/README.md): it needs no file and no network.
+
+Two-view (cross-modal) data live here too: load_wikipedia(), load_digits_two_view(), load_mirflickr_text().
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +29,11 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 FASHION_HIERARCHY = ["tops", "trouser", "tops", "dress", "tops", "footwear", "tops", "footwear", "bag", "footwear"]
 
 DATASETS = ("digits", "digits-mosaic", "mnist", "fashion-mnist", "cifar10", "cifar100")
+
+# The Fashion-MNIST subset in the package (made by tools/make_fashion_fixture.py from the original files):
+# 500 training and 100 test images per class, uint8, with their positions in the original files.
+FASHION_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "fashion_mnist_subset.npz"
+FASHION_FIXTURE_SHA256 = "b3400405fb50d878c76fd6e5a3ada24b6a3fb3437fd5f52b88b68305d8f434b6"
 
 
 @dataclass
@@ -98,8 +106,7 @@ def _stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.G
 def data_dirs() -> list[Path]:
     """Folders searched for data files, in order."""
     dirs = [Path(p) for p in os.environ.get("HASHING_DATA_DIR", "").split(os.pathsep) if p]
-    dirs += [PROJECT_DIR / "data", PROJECT_DIR.parent / "shared" / "data"]
-    return dirs
+    return dirs + [PROJECT_DIR / "data"]
 
 
 def find_data_file(*relative: str) -> Path | None:
@@ -120,52 +127,126 @@ _TV = {"mnist": ("MNIST", "MNIST"), "fashion-mnist": ("FashionMNIST", "fashion-m
 _IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 
 
-def _torchvision_root(name: str) -> Path:
-    """A root folder that torchvision can read `name` from without downloading."""
+def read_idx(raw: bytes, name: str = "IDX file") -> np.ndarray:
+    """Parse the (Fashion-)MNIST IDX format: bytes 0-3 = 0, 0, 0x08 (uint8), ndim; then ndim big-endian
+    uint32 sizes; then the data. A wrong header or a length that does not match the sizes is a ValueError."""
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 4:
+        raise ValueError(f"{name}: not an IDX file of unsigned bytes (bad header): the file is corrupt or is not "
+                         "an MNIST-format file; delete it and fetch it again")
+    ndim = raw[3]
+    head = 4 + 4 * ndim
+    dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)) if len(raw) >= head else ()
+    expected = head + int(np.prod(dims)) if dims else head
+    if len(raw) != expected:
+        raise ValueError(f"{name}: {len(raw):,} bytes where the header promises {expected:,} (shape {dims}): the "
+                         "file is truncated or corrupt; delete it and fetch it again")
+    return np.frombuffer(raw, np.uint8, offset=head).reshape(dims)
+
+
+def _read_idx_file(path: Path) -> np.ndarray:
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise ValueError(f"{path}: cannot be decompressed ({e}); the file is truncated or corrupt: delete it and "
+                         "fetch it again") from e
+    return read_idx(raw, str(path))
+
+
+def _find_idx_files(name: str) -> dict | None:
+    """The four IDX files of (Fashion-)MNIST, raw or .gz, from the first folder that holds all four:
+    <dir>/<FashionMNIST|MNIST>/raw/ (torchvision's layout) or <dir>/<fashion-mnist|MNIST>/."""
     cls, folder = _TV[name]
-    if name in ("mnist", "fashion-mnist"):
-        ready = find_data_file(f"{cls}/raw/{_IDX_FILES[0]}")
-        if ready is not None:
-            return ready.parent.parent.parent
-        # Raw .gz files (e.g. shared/data/fashion-mnist/): decompress them where torchvision looks.
-        gz = find_data_file(f"{folder}/{_IDX_FILES[0]}.gz", f"{cls}/raw/{_IDX_FILES[0]}.gz")
-        if gz is not None:
-            target = PROJECT_DIR / "data" / cls / "raw"
-            target.mkdir(parents=True, exist_ok=True)
-            for f in _IDX_FILES:
-                with gzip.open(gz.parent / f"{f}.gz", "rb") as src, open(target / f, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            return PROJECT_DIR / "data"
-    else:
-        ready = find_data_file(folder)
-        if ready is not None:
-            return ready.parent
-    if _offline():
-        places = ", ".join(str(d) for d in data_dirs())
-        raise FileNotFoundError(
-            f"{name}: data files not found and HASHING_OFFLINE=1 forbids downloading. Put torchvision's "
-            f"'{cls}/raw/' files (or for Fashion-MNIST/MNIST the four *-ubyte.gz files in '{folder}/') under one "
-            f"of: {places}; or set HASHING_DATA_DIR to the folder that holds them.")
-    return PROJECT_DIR / "data"
+    for d in data_dirs():
+        for sub in dict.fromkeys((f"{cls}/raw", folder)):
+            found = {f: next((p for p in (d / sub / f, d / sub / f"{f}.gz") if p.is_file()), None) for f in _IDX_FILES}
+            if all(found.values()):
+                return found
+            if any(found.values()):
+                missing = [f for f, p in found.items() if p is None]
+                raise FileNotFoundError(f"{name}: {d / sub} holds only some of the four files; missing: "
+                                        f"{', '.join(missing)} (raw or .gz)")
+    return None
+
+
+def _missing_data_error(name: str, what: str) -> FileNotFoundError:
+    places = "\n  ".join(str(d) for d in data_dirs())
+    return FileNotFoundError(
+        f"{name}: {what} not found, and HASHING_OFFLINE=1 forbids downloading. Put the files under one of:\n  "
+        f"{places}\nor set HASHING_DATA_DIR to the folder that holds them (see data/README.md). Fast mode "
+        f"(hu.load_dataset('fashion-mnist', fast=True)) needs no file: it reads the subset shipped in the package.")
+
+
+def _download_torchvision(name: str) -> None:
+    """torchvision's own download (it checks each file's MD5) into the project's data/."""
+    import torchvision
+    cls = getattr(torchvision.datasets, _TV[name][0])
+    root = PROJECT_DIR / "data"
+    try:
+        for train in (True, False):
+            cls(root=str(root), train=train, download=True)
+    except Exception as e:  # no network, or a failed checksum
+        raise FileNotFoundError(f"{name}: the download into {root} failed ({e}). Fetch the files by hand, or set "
+                                "HASHING_DATA_DIR to a folder that holds them (see data/README.md).") from e
+
+
+def _load_idx_set(name: str):
+    files = _find_idx_files(name)
+    if files is None:
+        if _offline():
+            raise _missing_data_error(name, "the four *-ubyte(.gz) files")
+        _download_torchvision(name)
+        files = _find_idx_files(name)
+    x_tr, y_tr, x_te, y_te = (_read_idx_file(files[f]) for f in _IDX_FILES)
+    for x, y, part in ((x_tr, y_tr, "train"), (x_te, y_te, "t10k")):
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(f"{name}: {part} images {x.shape} and labels {y.shape} do not match")
+    return x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64)
 
 
 def _load_torchvision(name: str):
+    """((x_train, y_train), (x_test, y_test), class names): x float32 in [0, 1], (n, c, h, w); y int64."""
+    if name in ("mnist", "fashion-mnist"):
+        x_tr, y_tr, x_te, y_te = _load_idx_set(name)
+        images = lambda x: torch.from_numpy(x.astype(np.float32))[:, None].div_(255.0)
+        classes = FASHION_CLASSES if name == "fashion-mnist" else [str(i) for i in range(10)]
+        return (images(x_tr), y_tr), (images(x_te), y_te), list(classes)
     import torchvision
-    root = _torchvision_root(name)
-    cls = getattr(torchvision.datasets, _TV[name][0])
-    download = not _offline()
+    cls, folder = _TV[name]
+    found = find_data_file(folder)
+    if found is None and _offline():
+        raise _missing_data_error(name, f"the folder '{folder}/'")
+    root = found.parent if found is not None else PROJECT_DIR / "data"
     try:
-        train = cls(root=str(root), train=True, download=download)
-        test = cls(root=str(root), train=False, download=download)
-    except Exception as e:  # no network, or a partial folder
-        raise FileNotFoundError(f"{name}: could not load from {root} ({e}). Download the data, or set "
-                                f"HASHING_DATA_DIR to a folder that holds it.") from e
+        # download=False still checks every file's MD5: a truncated or corrupt file is refused here
+        train = getattr(torchvision.datasets, cls)(root=str(root), train=True, download=found is None)
+        test = getattr(torchvision.datasets, cls)(root=str(root), train=False, download=False)
+    except Exception as e:
+        raise ValueError(f"{name}: could not read {root / folder} ({e}); a file is missing, truncated or corrupt "
+                         "(torchvision checks each file's MD5): delete the folder and fetch it again") from e
 
     def arrays(ds):
         x = torch.as_tensor(np.asarray(ds.data), dtype=torch.float32) / 255.0
         x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
         return x.contiguous(), np.asarray(ds.targets, dtype=np.int64)
     return arrays(train), arrays(test), list(train.classes)
+
+
+def load_fashion_fixture() -> dict:
+    """The Fashion-MNIST subset shipped in the package, after checking its SHA-256: a dict of numpy arrays
+    train_images (5000, 28, 28) uint8, train_labels, train_index (positions in the original training file),
+    test_images (1000, 28, 28), test_labels, test_index, class_names."""
+    if not FASHION_FIXTURE.is_file():
+        raise FileNotFoundError(f"the Fashion-MNIST subset {FASHION_FIXTURE} is missing from the package; "
+                                "reinstall it, or rebuild it with tools/make_fashion_fixture.py")
+    raw = FASHION_FIXTURE.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != FASHION_FIXTURE_SHA256:
+        raise ValueError(f"{FASHION_FIXTURE}: SHA-256 {digest} does not match the expected {FASHION_FIXTURE_SHA256}: "
+                         "the file is corrupt or was changed; restore it with `git checkout` or rebuild it with "
+                         "tools/make_fashion_fixture.py")
+    import io
+    with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 # ----------------------------------------------------------------------------- data sets
@@ -240,17 +321,184 @@ def load_torchvision_split(name: str, n_train_per_class: int = 500, n_query_per_
         f"database {len(db)} training images (seed {seed})", image_shape=tuple(xtr.shape[2:]))
 
 
+def load_fashion_subset(n_train_per_class: int = 100, n_query_per_class: int = 20, n_db: int | None = None,
+                        seed: int = 0) -> RetrievalSplit:
+    """Fashion-MNIST's fast split, from the subset shipped in the package (no file, no network): queries =
+    n_query_per_class per class of its 1,000 test images; training = n_train_per_class per class of its 5,000
+    training images; database = those 5,000 training images (training images included), or a seeded n_db."""
+    z = load_fashion_fixture()
+    limits = {"n_train_per_class": (n_train_per_class, 500), "n_query_per_class": (n_query_per_class, 100),
+              "n_db": (n_db if n_db is not None else 5000, 5000)}
+    for arg, (value, most) in limits.items():
+        if not isinstance(value, (int, np.integer)) or not 1 <= value <= most:
+            raise ValueError(f"{arg}={value!r}: the packaged Fashion-MNIST subset holds {most} "
+                             f"{'images' if arg == 'n_db' else 'images per class'}; ask for 1..{most}, or load the "
+                             "full data set with fast=False")
+    images = lambda x: torch.from_numpy(x.astype(np.float32))[:, None].div_(255.0)
+    xtr, ytr = images(z["train_images"]), z["train_labels"].astype(np.int64)
+    xte, yte = images(z["test_images"]), z["test_labels"].astype(np.int64)
+    rng = np.random.default_rng(seed)
+    q = _stratified_pick(yte, n_query_per_class, rng)
+    t = _stratified_pick(ytr, n_train_per_class, rng)
+    db = np.arange(len(ytr)) if n_db is None or n_db >= len(ytr) else np.sort(rng.permutation(len(ytr))[:n_db])
+    classes = [str(c) for c in z["class_names"]]
+    return RetrievalSplit(
+        "fashion-mnist", xtr[t], to_multi_hot(ytr[t], 10), xte[q], to_multi_hot(yte[q], 10), xtr[db],
+        to_multi_hot(ytr[db], 10), classes,
+        f"fashion-mnist (packaged subset of 5,000 training / 1,000 test images): {n_query_per_class}/class test "
+        f"queries, {n_train_per_class}/class training images, database {len(db)} training images (seed {seed})",
+        image_shape=(28, 28), extra={"train_index": z["train_index"][t], "query_index": z["test_index"][q],
+                                     "db_index": z["train_index"][db]})
+
+
 def load_dataset(name: str, fast: bool = False, seed: int = 0, **kwargs) -> RetrievalSplit:
-    """Load a named split. fast=True shrinks the torchvision sets (100 train and 20 query images per class,
-    a 5,000-image database); digits are small already and stay whole."""
+    """Load a named split. fast=True gives the small split of fast mode: for Fashion-MNIST the subset shipped
+    in the package (100 train and 20 query images per class, a 5,000-image database; nothing to download),
+    for MNIST and CIFAR the same sizes drawn from the full files; digits are small already and stay whole."""
     if name == "digits":
         return load_digits(seed=seed, **kwargs)
     if name == "digits-mosaic":
         if fast:
             kwargs = {"n_train": 1000, "n_query": 200, **kwargs}
         return load_digits_mosaic(seed=seed, **kwargs)
+    if name == "fashion-mnist" and fast:
+        return load_fashion_subset(seed=seed, **kwargs)
     if name in _TV:
         if fast:
             kwargs = {"n_train_per_class": 100, "n_query_per_class": 20, "n_db": 5000, **kwargs}
         return load_torchvision_split(name, seed=seed, **kwargs)
     raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+
+
+# ----------------------------------------------------------------------------- two-view (cross-modal) data
+WIKIPEDIA_FILE = "wikipedia/wikipedia_sift128_lda10.npz"
+MIRFLICKR_FILE = "mirflickr25k/mirflickr25k_tags1386_labels24.npz"
+
+
+@dataclass
+class CrossModalSplit:
+    """Paired two-view data: row i of image_* and text_* is the same item. Labels multi-hot float32 (n, C)."""
+    name: str
+    image_train: torch.Tensor
+    text_train: torch.Tensor
+    y_train: torch.Tensor
+    image_query: torch.Tensor
+    text_query: torch.Tensor
+    y_query: torch.Tensor
+    image_db: torch.Tensor
+    text_db: torch.Tensor
+    y_db: torch.Tensor
+    class_names: list
+    description: str
+
+    @property
+    def train(self) -> tuple:
+        """(X_image, X_text) of the training pairs, the X that hu.fit('dchml', X, y) takes."""
+        return self.image_train, self.text_train
+
+    def query(self, modality: str) -> torch.Tensor:
+        return self._view("query", modality)
+
+    def db(self, modality: str) -> torch.Tensor:
+        return self._view("db", modality)
+
+    def _view(self, part, modality):
+        if modality not in ("image", "text"):
+            raise ValueError(f"modality must be 'image' or 'text', got {modality!r}")
+        return getattr(self, f"{modality}_{part}")
+
+    @property
+    def n_classes(self) -> int:
+        return self.y_train.shape[1]
+
+    def summary(self) -> str:
+        return (f"{self.name}: {len(self.y_train)} training pairs, {len(self.y_query)} query pairs, database "
+                f"{len(self.y_db)} pairs, {self.n_classes} classes; image view {self.image_train.shape[1]}-d, "
+                f"text view {self.text_train.shape[1]}-d")
+
+
+def _missing(name: str, rel: str) -> FileNotFoundError:
+    places = "\n  ".join(str(d) for d in data_dirs())
+    return FileNotFoundError(
+        f"{name}: '{rel}' was not found. Put the file under one of these folders (keeping the sub-folder):\n  "
+        f"{places}\nor set HASHING_DATA_DIR to the folder that holds it (see data/README.md for the source).")
+
+
+def load_wikipedia() -> CrossModalSplit:
+    """The standard Wikipedia protocol: the 2,173 training pairs are also the database, the 693 test pairs the
+    queries. Image = 128-d SIFT bag-of-words (rows sum to 1), text = 10-d LDA topic proportions."""
+    path = find_data_file(WIKIPEDIA_FILE)
+    if path is None:
+        raise _missing("Wikipedia", WIKIPEDIA_FILE)
+    with np.load(path, allow_pickle=False) as d:
+        img = torch.as_tensor(d["img_sift_bow128"], dtype=torch.float32)
+        txt = torch.as_tensor(d["txt_lda10"], dtype=torch.float32)
+        labels = d["labels"].astype(np.int64)
+        is_train = d["is_train"].astype(bool)
+        names = [str(c) for c in d["class_names"]]
+    y = to_multi_hot(labels, len(names))
+    tr, te = np.flatnonzero(is_train), np.flatnonzero(~is_train)
+    return CrossModalSplit("wikipedia", img[tr], txt[tr], y[tr], img[te], txt[te], y[te], img[tr], txt[tr], y[tr],
+                           names, "Wikipedia (Rasiwasia et al. 2010): 2,173 training pairs = database, 693 query "
+                           "pairs; image 128-d SIFT BoW, text 10-d LDA topics")
+
+
+def _partners(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For every item, a different item of the same class (a random derangement within each class)."""
+    out = np.empty(len(labels), dtype=np.int64)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < 2:
+            raise ValueError(f"class {c} has fewer than two items; cannot pair different images")
+        perm = rng.permutation(len(idx))
+        out[idx[perm]] = idx[np.roll(perm, 1)]     # a cycle: nobody is paired with itself
+    return out
+
+
+def load_digits_two_view(noise: float = 1.0, seed: int = 0) -> CrossModalSplit:
+    """Two views of sklearn's 8x8 digits, after the noisy-MNIST multi-view benchmark (Wang et al. 2015):
+    view "image" = the digit (64-d, in [0, 1]); view "text" = a different image of the same class from the same
+    part of the split, plus independent uniform noise U(0, noise) per pixel, clipped to [0, 1]. The two views of
+    a pair share only the class. Split as hu.load_dataset('digits'): 359 query pairs held out, 1,438 training
+    pairs = database. (It stands in for real image–text data when the Wikipedia file is absent.)"""
+    base = load_digits(seed=seed)
+    rng = np.random.default_rng(seed + 101)
+    parts = {}
+    for part in ("train", "query"):
+        x, y = getattr(base, f"x_{part}"), getattr(base, f"y_{part}")
+        partner = _partners(y.argmax(1).numpy(), rng)
+        noisy = x[partner] + noise * torch.as_tensor(rng.random(x.shape), dtype=torch.float32)
+        parts[part] = (x, noisy.clamp(0, 1), y)
+    (xi, xt, y), (qi, qt, qy) = parts["train"], parts["query"]
+    return CrossModalSplit("digits-two-view", xi, xt, y, qi, qt, qy, xi, xt, y, base.class_names,
+                           f"sklearn digits, two views: a digit / a different digit of the same class + U(0, {noise}) "
+                           f"noise; {len(qy)} query pairs, {len(y)} training pairs = database (seed {seed})")
+
+
+def load_two_view(name: str, seed: int = 0) -> CrossModalSplit:
+    """'wikipedia' or 'digits-two-view'."""
+    if name == "wikipedia":
+        return load_wikipedia()
+    if name == "digits-two-view":
+        return load_digits_two_view(seed=seed)
+    raise ValueError(f"unknown two-view data set {name!r}; choose 'wikipedia' or 'digits-two-view'")
+
+
+def load_mirflickr_text(n_query: int = 2000, n_train: int = 5000, seed: int = 0) -> RetrievalSplit:
+    """MIRFlickr-25K text side (20,015 items, 1,386 binary tags, 24 multi-hot labels). Protocol of the
+    cross-modal papers: `n_query` random queries, the rest is the database, `n_train` training items drawn from
+    the database (the papers use 10,000; 5,000 keeps a CPU exercise short)."""
+    path = find_data_file(MIRFLICKR_FILE)
+    if path is None:
+        raise _missing("MIRFlickr-25K", MIRFLICKR_FILE)
+    with np.load(path, allow_pickle=False) as d:
+        x = torch.as_tensor(d["tags_bow"], dtype=torch.float32)
+        y = torch.as_tensor(d["labels"], dtype=torch.float32)
+        names = [str(c) for c in d["class_names"]]
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    q, db = np.sort(perm[:n_query]), np.sort(perm[n_query:])
+    t = np.sort(rng.permutation(db)[:n_train])
+    return RetrievalSplit("mirflickr25k-text", x[t], y[t], x[q], y[q], x[db], y[db], names,
+                          f"MIRFlickr-25K tags: {n_query} queries, database {len(db)}, {n_train} training items "
+                          f"from the database (seed {seed})")

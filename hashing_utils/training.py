@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from . import metrics
@@ -101,6 +102,48 @@ class Hasher:
 
     def __repr__(self):
         return f"Hasher(method={self.method.name!r}, bits={self.bits}, device={self.device.type})"
+
+
+class CrossModalHasher(Hasher):
+    """A trained cross-modal hash function: one network per modality into one Hamming space.
+
+    encode(x, modality="image"|"text") -> int8 ±1 (n, K). `method` may be None for baselines (CCA, LSH pairs).
+    """
+
+    def __init__(self, method, models: dict, device, history: dict | None = None, settings: dict | None = None):
+        if not models:
+            raise ValueError("a CrossModalHasher needs one model per modality")
+        super().__init__(method, nn.ModuleDict(models), device, history, settings)
+        self.modalities = tuple(models)
+
+    @property
+    def bits(self) -> int:
+        return int(self.settings["bits"]) if "bits" in self.settings else self.method.bits
+
+    def _network(self, modality):
+        if modality is None:
+            raise TypeError(f"this hasher is cross-modal: say which network encodes x, e.g. "
+                            f"encode(x, modality={self.modalities[0]!r}); modalities: {', '.join(self.modalities)}")
+        if modality not in self.modalities:
+            raise ValueError(f"unknown modality {modality!r}; this hasher has {', '.join(self.modalities)}")
+        return self.model[modality]
+
+    def continuous(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
+        """The real-valued outputs (n, K) of `modality`'s network, before binarisation, on the CPU."""
+        return forward_in_batches(self._network(modality), _as_input(x), self.device, batch_size)
+
+    def encode(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
+        """b = sgn(u) with 0 -> +1 from `modality`'s network: int8 (n, K)."""
+        return binarize(self.continuous(x, modality, batch_size))
+
+    def evaluate(self, x_query, y_query, x_db, y_db, *, query_modality=None, db_modality=None, **kwargs) -> dict:
+        """metrics.evaluate with queries encoded by `query_modality` and the database by `db_modality`."""
+        return metrics.evaluate(self.encode(x_query, query_modality), self.encode(x_db, db_modality),
+                                y_query, y_db, **kwargs)
+
+    def __repr__(self):
+        name = self.settings.get("method", getattr(self.method, "name", "?"))
+        return f"CrossModalHasher(method={name!r}, bits={self.bits}, modalities={self.modalities})"
 
 
 def _as_input(x) -> torch.Tensor:

@@ -58,10 +58,106 @@ def test_unknown_dataset_is_named():
         hu.load_dataset("imagenet")
 
 
-def test_fashion_mnist_split_when_present():
-    if data.find_data_file("FashionMNIST/raw/train-images-idx3-ubyte", "fashion-mnist/train-images-idx3-ubyte.gz") is None:
-        pytest.skip("Fashion-MNIST files not present")
+def test_fast_fashion_mnist_needs_no_file_and_no_network(monkeypatch, tmp_path):
+    monkeypatch.setenv("HASHING_OFFLINE", "1")
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])          # no data folder at all
     s = hu.load_dataset("fashion-mnist", fast=True)
     assert s.x_train.shape == (1000, 1, 28, 28) and s.x_query.shape == (200, 1, 28, 28)
-    assert s.x_db.shape[0] == 5000 and (s.y_train.sum(0) == 100).all()
+    assert s.x_db.shape[0] == 5000 and (s.y_train.sum(0) == 100).all() and (s.y_query.sum(0) == 20).all()
     assert 0 <= float(s.x_train.min()) and float(s.x_train.max()) <= 1
+    assert s.class_names[0] == "T-shirt/top" and not s.multi_label
+    # queries come from the test file, training and database images from the training file
+    assert set(s.extra["train_index"]) <= set(s.extra["db_index"])
+    again = hu.load_dataset("fashion-mnist", fast=True)
+    assert torch.equal(again.x_train, s.x_train)
+    other = hu.load_dataset("fashion-mnist", fast=True, seed=1)
+    assert not torch.equal(other.x_query, s.x_query)
+    with pytest.raises(ValueError, match="n_train_per_class=600.*holds 500"):
+        hu.load_dataset("fashion-mnist", fast=True, n_train_per_class=600)
+
+
+def test_fixture_is_small_and_its_checksum_is_checked(monkeypatch, tmp_path):
+    assert data.FASHION_FIXTURE.stat().st_size <= 3_000_000
+    z = data.load_fashion_fixture()
+    assert z["train_images"].shape == (5000, 28, 28) and z["train_images"].dtype == np.uint8
+    assert z["test_images"].shape == (1000, 28, 28)
+    assert np.bincount(z["train_labels"]).tolist() == [500] * 10
+    assert len(set(z["train_index"].tolist())) == 5000 and int(z["test_index"].max()) < 10_000
+    bad = tmp_path / "fixture.npz"
+    raw = bytearray(data.FASHION_FIXTURE.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    monkeypatch.setattr(data, "FASHION_FIXTURE", bad)
+    with pytest.raises(ValueError, match="SHA-256 .* does not match"):
+        data.load_fashion_fixture()
+
+
+def _original_fashion_files():
+    return data._find_idx_files("fashion-mnist")
+
+
+def test_fixture_equals_the_original_files_when_present():
+    files = _original_fashion_files()
+    if files is None:
+        pytest.skip("the full Fashion-MNIST files are not in HASHING_DATA_DIR or data/")
+    z = data.load_fashion_fixture()
+    for part, prefix in (("train", "train"), ("test", "t10k")):
+        images = data._read_idx_file(files[f"{prefix}-images-idx3-ubyte"])
+        labels = data._read_idx_file(files[f"{prefix}-labels-idx1-ubyte"])
+        assert np.array_equal(images[z[f"{part}_index"]], z[f"{part}_images"])
+        assert np.array_equal(labels[z[f"{part}_index"]], z[f"{part}_labels"])
+
+
+def test_data_folders_are_searched_in_order_and_nothing_beside_the_project(monkeypatch, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        (d / "wikipedia").mkdir(parents=True)
+        (d / "wikipedia" / "x.npz").write_bytes(b"")
+    monkeypatch.setenv("HASHING_DATA_DIR", f"{a}{__import__('os').pathsep}{b}")
+    assert data.data_dirs() == [a, b, data.PROJECT_DIR / "data"]
+    assert data.find_data_file("wikipedia/x.npz") == a / "wikipedia" / "x.npz"
+    monkeypatch.delenv("HASHING_DATA_DIR")
+    assert data.data_dirs() == [data.PROJECT_DIR / "data"]
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def _fake_mnist_folder(root, n_train=20, n_test=10):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    return raw
+
+
+def test_idx_files_are_read_and_checked(monkeypatch, tmp_path):
+    raw = _fake_mnist_folder(tmp_path)
+    monkeypatch.setenv("HASHING_OFFLINE", "1")
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+    s = hu.load_dataset("mnist", n_train_per_class=2, n_query_per_class=1)
+    assert s.x_train.shape == (20, 1, 28, 28) and s.x_query.shape == (10, 1, 28, 28)
+    # truncated: the header promises more bytes than the file has
+    f = raw / "train-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte: .* truncated or corrupt"):
+        hu.load_dataset("mnist")
+    # not an IDX file at all
+    f.write_bytes(b"<html>404</html>")
+    with pytest.raises(ValueError, match="bad header"):
+        hu.load_dataset("mnist")
+    # a truncated .gz
+    f.unlink()
+    gz = raw / "train-images-idx3-ubyte.gz"
+    import gzip
+    gz.write_bytes(gzip.compress(np.random.default_rng(1).bytes(5000))[:2000])
+    with pytest.raises(ValueError, match="cannot be decompressed"):
+        hu.load_dataset("mnist")
+    # three of the four files
+    gz.unlink()
+    with pytest.raises(FileNotFoundError, match="missing: train-images-idx3-ubyte"):
+        hu.load_dataset("mnist")

@@ -9,7 +9,8 @@ import hashing_utils as hu
 from hashing_utils import crossmodal as cm
 from hashing_utils.losses.dchml import (coupling_loss, dynamic_positive_similarity, margin_dynamic_softmax_loss,
                                         proxy_code_loss, quantization_loss, shared_codes)
-from hashing_utils.methods.dchml import CrossModalHasher, train_proxy_codes
+from hashing_utils.methods.dchml import train_proxy_codes
+from hashing_utils.training import CrossModalHasher
 
 
 def naive_mds(u, y, proxies, margin, scale):
@@ -151,6 +152,18 @@ def test_cca_codes_and_lsh_floor():
 
 
 def test_wikipedia_missing_file_message(monkeypatch, tmp_path):
-    monkeypatch.setattr(cm, "find_data_file", lambda *a: None)
+    from hashing_utils import data
+    monkeypatch.setattr(data, "find_data_file", lambda *a: None)
     with pytest.raises(FileNotFoundError, match="wikipedia_sift128_lda10.npz"):
         cm.load_wikipedia()
+
+
+def test_imports_run_one_way():
+    """data and training know nothing of crossmodal or the methods; the DCHML method does not import crossmodal."""
+    import subprocess
+    import sys
+    code = ("import sys, hashing_utils.methods.dchml; "
+            "assert 'hashing_utils.crossmodal' not in sys.modules, 'dchml imported crossmodal'; "
+            "import hashing_utils.crossmodal as cm; from hashing_utils.training import CrossModalHasher; "
+            "assert cm.CrossModalHasher is CrossModalHasher")
+    subprocess.run([sys.executable, "-c", code], check=True)

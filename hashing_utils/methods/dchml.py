@@ -21,14 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import crossmodal, metrics  # crossmodal: makes hu.crossmodal available
+from .. import metrics
 from ..codes import binarize
 from ..data import to_multi_hot
 from ..devices import pick_device, seed_everything
 from ..losses.dchml import (coupling_loss, margin_dynamic_softmax_loss, proxy_code_loss, quantization_loss,
                             shared_codes)
 from ..models import MLP, HashingModel
-from ..training import Hasher, _as_input, forward_in_batches
+from ..training import CrossModalHasher, _as_input, forward_in_batches
 from .base import HashingMethod, validation_split
 
 MODALITIES = ("image", "text")
@@ -204,48 +204,6 @@ class DCHML(HashingMethod):
         settings = {"method": cls.name, "bits": bits, "seed": seed, "backbone": "mlp", "val_fraction": val_fraction,
                     **tr, **h}
         return CrossModalHasher(method, models, device, history, settings)
-
-
-class CrossModalHasher(Hasher):
-    """A trained cross-modal hash function: one network per modality into one Hamming space.
-
-    encode(x, modality="image"|"text") -> int8 ±1 (n, K). `method` may be None for baselines (CCA, LSH pairs).
-    """
-
-    def __init__(self, method, models: dict, device, history: dict | None = None, settings: dict | None = None):
-        if not models:
-            raise ValueError("a CrossModalHasher needs one model per modality")
-        super().__init__(method, nn.ModuleDict(models), device, history, settings)
-        self.modalities = tuple(models)
-
-    @property
-    def bits(self) -> int:
-        return int(self.settings["bits"]) if "bits" in self.settings else self.method.bits
-
-    def _network(self, modality):
-        if modality is None:
-            raise TypeError(f"this hasher is cross-modal: say which network encodes x, e.g. "
-                            f"encode(x, modality={self.modalities[0]!r}); modalities: {', '.join(self.modalities)}")
-        if modality not in self.modalities:
-            raise ValueError(f"unknown modality {modality!r}; this hasher has {', '.join(self.modalities)}")
-        return self.model[modality]
-
-    def continuous(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
-        """The real-valued outputs (n, K) of `modality`'s network, before binarisation, on the CPU."""
-        return forward_in_batches(self._network(modality), _as_input(x), self.device, batch_size)
-
-    def encode(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
-        """b = sgn(u) with 0 -> +1 from `modality`'s network: int8 (n, K)."""
-        return binarize(self.continuous(x, modality, batch_size))
-
-    def evaluate(self, x_query, y_query, x_db, y_db, *, query_modality=None, db_modality=None, **kwargs) -> dict:
-        """metrics.evaluate with queries encoded by `query_modality` and the database by `db_modality`."""
-        return metrics.evaluate(self.encode(x_query, query_modality), self.encode(x_db, db_modality),
-                                y_query, y_db, **kwargs)
-
-    def __repr__(self):
-        name = self.settings.get("method", getattr(self.method, "name", "?"))
-        return f"CrossModalHasher(method={name!r}, bits={self.bits}, modalities={self.modalities})"
 
 
 __all__ = ["DCHML", "CrossModalHasher", "Standardize", "modality_network", "category_network", "train_proxy_codes",
