@@ -3,12 +3,14 @@
     python tools/run_workbook.py --out build/workbook notebooks/*.ipynb
 
 Writes <out>/<name>.ipynb (executed), <out>/results/<name>.json (what each notebook recorded with
-hu.results.record) and <out>/RESULTS.md (run time and recorded numbers per notebook).
-Set HASHING_FAST=1 for fast mode; --inplace rewrites the notebooks themselves (to commit them).
+hu.results.record), <out>/times.json (seconds per notebook, mode, machine, date) and <out>/RESULTS.md (run time
+and recorded numbers per notebook). Set HASHING_FAST=1 for fast mode; --inplace rewrites the notebooks themselves
+(to commit them). tools/stamp_runtimes.py copies the measured times into each notebook's header.
 """
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -31,7 +33,10 @@ def main() -> int:
     # the kernel inherits this environment: a non-interactive backend there would drop every figure
     os.environ.pop("MPLBACKEND", None)
     mode = "fast" if os.environ.get("HASHING_FAST") == "1" else "full"
-    lines = [f"# Workbook run ({mode} mode)", "", "| notebook | status | seconds |", "|---|---|---|"]
+    machine = machine_description()
+    lines = [f"# Workbook run ({mode} mode)", "", f"Machine: {machine}; {time.strftime('%Y-%m-%d')}.", "",
+             "| notebook | status | seconds |", "|---|---|---|"]
+    times = {"mode": mode, "machine": machine, "date": time.strftime("%Y-%m-%d"), "seconds": {}, "status": {}}
     failed = 0
     for path in map(Path, args.notebooks):
         nb = nbformat.read(path, as_version=4)
@@ -46,6 +51,8 @@ def main() -> int:
         # a failed run never overwrites the source: its partial output goes to --out for inspection
         nbformat.write(nb, path if args.inplace and status == "ok" else out / path.name)
         lines.append(f"| {path.name} | {status} | {seconds:.0f} |")
+        times["seconds"][path.stem], times["status"][path.stem] = round(seconds, 1), status
+        (out / "times.json").write_text(json.dumps(times, indent=1))
         print(f"{path.name}: {status} in {seconds:.0f} s", flush=True)
     lines += ["", "## Recorded results", ""]
     for f in sorted(results_dir.glob("*.json")):
@@ -53,6 +60,27 @@ def main() -> int:
     (out / "RESULTS.md").write_text("\n".join(lines))
     print(f"summary: {out / 'RESULTS.md'}")
     return 1 if failed else 0
+
+
+def machine_description() -> str:
+    """CPU model and cores (or the GPU torch sees) and the load average when the run started."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = ""
+    try:
+        import torch
+        if torch.cuda.is_available():
+            gpu = f", GPU {torch.cuda.get_device_name(0)}"
+    except Exception:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{model}, {os.cpu_count()} cores{gpu}, load average {load:.2f} at start"
 
 
 if __name__ == "__main__":
