@@ -27,29 +27,42 @@ def choice_control(options, value=None, description="choice"):
     return w.Dropdown(options=options, value=options[0] if value is None else value, description=description)
 
 
-def _as_control(name, spec):
-    """[a, b, c] -> a selection; (low, high, step[, value]) -> a float slider; a widget passes through."""
+def _as_control(name, spec, default=None):
+    """[a, b, c] -> a selection; (low, high, step[, value]) -> a float slider; a widget passes through.
+    The control opens at `default` (the drawing function's own default for that argument) when it is one
+    of the options / inside the range, else at the middle option / the given or middle value."""
     import ipywidgets as w
     if isinstance(spec, w.Widget):
         return spec
     if isinstance(spec, list):
+        value = default if default in spec else spec[len(spec) // 2]
         if all(isinstance(v, (int, float)) for v in spec):
-            return w.SelectionSlider(options=spec, value=spec[len(spec) // 2], description=name,
-                                     continuous_update=False)
-        return choice_control(spec, description=name)
+            return w.SelectionSlider(options=spec, value=value, description=name, continuous_update=False)
+        return choice_control(spec, value=value, description=name)
     if isinstance(spec, tuple) and len(spec) in (3, 4):
         low, high, step = spec[:3]
-        value = spec[3] if len(spec) == 4 else (low + high) / 2
+        if len(spec) == 4:
+            value = spec[3]
+        elif isinstance(default, (int, float)) and low <= default <= high:
+            value = default
+        else:
+            value = (low + high) / 2
         return float_control(low, high, step, value, name)
     raise TypeError(f"control {name!r}: give a list of options, a (low, high, step[, value]) tuple or a widget")
 
 
 def interact(fn, **controls):
-    """Show `controls` over `fn(**values)`; `fn` draws a figure (or returns one). Returns the widget box."""
+    """Show `controls` over `fn(**values)`; `fn` draws a figure (or returns one). Each control opens at
+    `fn`'s default for that argument when it has one. Displays the box once and returns None (a returned
+    box would be displayed a second time as the cell's value)."""
+    import inspect
+
     import ipywidgets as w
     from IPython.display import display
 
-    widgets = {k: _as_control(k, v) for k, v in controls.items()}
+    params = inspect.signature(fn).parameters
+    defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+    widgets = {k: _as_control(k, v, defaults.get(k)) for k, v in controls.items()}
     out = w.Output()
 
     def redraw(**values):
@@ -64,4 +77,3 @@ def interact(fn, **controls):
     ui = w.interactive_output(redraw, widgets)
     box = w.VBox([w.HBox(list(widgets.values())), out, ui])
     display(box)
-    return box
