@@ -67,3 +67,127 @@ def test_cli_prints_one_json_object():
     bad = subprocess.run([sys.executable, "-m", "hashing_utils", "train", "--method", "nope"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown method" in bad.stderr
+
+
+# ----------------------------------------------------------------------------- the GPU path, tested on the CPU
+def _reference_fit_csq(x, y, bits, seed, epochs, batch_size=64, lr=1e-3, weight_decay=1e-5):
+    """The loop as it was before data went to the device once: every minibatch copied with .to(device),
+    float(loss) after every step, validation on CPU outputs. A naive copy kept here to pin the behaviour."""
+    from hashing_utils.methods.base import validation_split
+    from hashing_utils.models import HashingModel, make_backbone
+    y = hu.data.to_multi_hot(y)
+    hu.seed_everything(seed)
+    x_tr, y_tr, _, _ = validation_split(x, y, 0.1, seed)
+    method = hu.get_method("csq")(bits, y.shape[1], seed=seed)
+    body = make_backbone(tuple(x.shape[1:]))
+    model = HashingModel(body, method.make_head(body.out_features))
+    method.setup(model, x_tr, y_tr, "cpu")
+    opt = torch.optim.Adam(list(model.parameters()) + list(method.parameters()), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(x_tr), generator=gen)
+        total, batches = 0.0, 0
+        for s in range(0, len(x_tr), batch_size):
+            idx = order[s:s + batch_size]
+            if len(idx) < 2:
+                continue
+            loss = method.loss(model(x_tr[idx].to("cpu")), y_tr[idx].to("cpu"))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+            batches += 1
+        losses.append(total / batches)     # (its validation pass, in eval mode, changes no state)
+    model.eval()
+    return model, losses
+
+
+def test_cpu_training_is_bit_identical_to_the_per_batch_reference_loop(digits):
+    h = hu.fit("csq", digits.x_train, digits.y_train, bits=32, seed=1, epochs=2, device="cpu")
+    model, losses = _reference_fit_csq(digits.x_train, digits.y_train, 32, 1, 2)
+    with torch.no_grad():
+        ref = hu.binarize(model(digits.x_query))
+    assert torch.equal(h.encode(digits.x_query), ref)
+    assert h.history["loss"] == losses          # exactly: the loss is read back once per epoch, same sums
+
+
+def test_data_on_device_path_equals_the_per_batch_path(digits):
+    kw = dict(bits=32, seed=2, epochs=2, device="cpu")
+    runs = {m: {flag: hu.fit(m, digits.x_train, digits.y_train, data_on_device=flag, **kw) for flag in (True, False)}
+            for m in ("csq", "dcwh")}
+    for m, r in runs.items():
+        assert r[True].history["data_on_device"] and not r[False].history["data_on_device"]
+        assert torch.equal(r[True].encode(digits.x_db), r[False].encode(digits.x_db)), m
+        assert r[True].history["loss"] == r[False].history["loss"], m
+        assert r[True].history["val_map"] == r[False].history["val_map"], m
+
+
+def test_encode_equals_binarised_continuous_outputs(digits):
+    h = hu.fit("orthohash", digits.x_train, digits.y_train, bits=16, epochs=1)
+    assert torch.equal(h.encode(digits.x_db, batch_size=100), hu.binarize(h.continuous(digits.x_db)))
+
+
+@pytest.mark.parametrize("amp", [True, "float16"])
+def test_mixed_precision_trains_on_the_cpu(digits, amp):
+    if amp == "float16":
+        try:
+            with torch.autocast("cpu", dtype=torch.float16):
+                torch.nn.Linear(2, 2)(torch.ones(1, 2))
+        except RuntimeError:
+            pytest.skip("this torch has no float16 autocast on the CPU")
+    h = hu.fit("csq", digits.x_train, digits.y_train, bits=16, epochs=2, amp=amp)
+    assert h.history["amp"] == ("bfloat16" if amp is True else "float16")
+    assert all(torch.isfinite(torch.tensor(h.history["loss"])))
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    b = h.encode(digits.x_query)
+    assert b.dtype == torch.int8 and set(b.unique().tolist()) <= {-1, 1}
+    assert all(p.dtype == torch.float32 for p in h.model.parameters())    # weights stay float32
+    with pytest.raises(ValueError, match="amp must be"):
+        hu.fit("csq", digits.x_train, digits.y_train, bits=16, epochs=1, amp="int8")
+
+
+def test_cublas_workspace_config_is_set_before_cuda(monkeypatch):
+    import os
+    assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") == ":4096:8"
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.warns(RuntimeWarning, match="CUBLAS_WORKSPACE_CONFIG"):
+        hu.seed_everything(0)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+
+
+def test_mps_placement_turns_float64_into_float32():
+    m = torch.nn.Module()
+    m.register_buffer("s", torch.ones(3, dtype=torch.float64))
+    hu.devices.place(m, "cpu")
+    assert m.s.dtype == torch.float64            # the CPU keeps float64
+    assert hu.devices.no_float64(m.s, "mps").dtype == torch.float32
+
+
+def _all_on(module, kind):
+    return [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.device.type != kind]
+
+
+@pytest.mark.parametrize("name", sorted(set(hu.methods()) - {"dchml"}) + ["dchml"])
+def test_every_method_trains_and_encodes_on_the_fake_accelerator(digits, name):
+    from fake_device import DEV, FakeDevice
+    batch = 50                # no other tensor in the run has 50 rows: a per-minibatch copy would show as (50, ...)
+    with FakeDevice() as fd:
+        if name == "dchml":
+            tv = hu.data.load_digits_two_view()
+            h = hu.fit(name, tv.train, tv.y_train, bits=16, epochs=1, batch_size=batch, device=DEV, proxy_steps=5)
+            b = h.encode(tv.query("image"), modality="image")
+        else:
+            h = hu.fit(name, digits.x_train, digits.y_train, bits=16, epochs=2, batch_size=batch, device=DEV,
+                       **({"cat_iters": 5} if name == "psldh" else {}))
+            b = h.encode(digits.x_query)
+    assert not fd.events["MIXED"], dict(fd.events["MIXED"])
+    assert not fd.events["NUMPY"], dict(fd.events["NUMPY"])
+    assert not fd.events["F64"], dict(fd.events["F64"])
+    assert not [s for s in fd.events["H2D"] if s and s[0] == batch], dict(fd.events["H2D"])   # data copied once
+    assert not _all_on(h.model, "meta")
+    if h.method is not None:
+        assert not _all_on(h.method, "meta")
+    assert b.device.type == "cpu" and b.dtype == torch.int8 and b.shape[1] == 16
