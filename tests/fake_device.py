@@ -7,9 +7,12 @@ the part of the checks CUDA makes that meta lacks, and records what would fail o
 - F64: a float64 tensor on the device (MPS has no float64);
 - H2D: .to(device) of a CPU tensor, with its shape (a host->device copy);
 - SYNC: item/bool/float/int/tolist/.cpu() of a device tensor (a blocking copy back).
-Meta tensors have no values: a sync returns 0 / False / ones, so only placement is checked, never numbers.
+Meta tensors have no values: a sync returns 0 / False / ones, so only placement is checked, never numbers;
+except that a tensor copied to the device and copied straight back returns its original values (labels
+read back for a CPU-side step, e.g. SHC's class similarity, stay valid labels).
 """
 import collections
+import weakref
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -41,6 +44,11 @@ class FakeDevice(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.events = collections.defaultdict(collections.Counter)
+        self._shadow = {}     # id(device tensor) -> (weakref to it, the CPU tensor it was copied from)
+
+    def _back(self, t):
+        ref, original = self._shadow.get(id(t), (None, None))
+        return original.clone() if ref is not None and ref() is t else _cpu_ones(t)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -57,15 +65,19 @@ class FakeDevice(TorchFunctionMode):
             return func(_cpu_zeros(t), *args[1:], **kwargs)
         if func is T.cpu and _dev(t):
             self.events["SYNC"][".cpu()"] += 1
-            return _cpu_ones(t)
+            return self._back(t)
         if func is T.to:
             dev, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
             if _dev(t) and dev is not None and dev.type == "cpu":
                 self.events["SYNC"][".to(cpu)"] += 1
-                z = _cpu_ones(t)
+                z = self._back(t)
                 return z.to(dtype) if dtype is not None else z
             if isinstance(t, T) and t.device.type == "cpu" and dev is not None and dev.type == "meta":
                 self.events["H2D"][tuple(t.shape)] += 1
+                out = func(*args, **kwargs)
+                if dtype is None or dtype == t.dtype:
+                    self._shadow[id(out)] = (weakref.ref(out), t)
+                return out
         if func is T.__getitem__ and isinstance(t, T) and t.device.type == "cpu":
             if any(_dev(i) and i.ndim > 0 for i in tree_flatten(args[1])[0]):
                 self.events["MIXED"]["cpu_tensor[device_index]"] += 1
