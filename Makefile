@@ -13,8 +13,8 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[notebooks,test]"
-	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval; print('installed: torch', torch.__version__)"
+	$(BIN)/python -m pip install -e ".[notebooks,test,cluster]"
+	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
 ## executes every notebook headless in fast mode into build/workbook/, with build/workbook/RESULTS.md

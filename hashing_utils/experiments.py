@@ -44,6 +44,7 @@ import io
 import json
 import os
 import platform
+import threading
 import time
 import uuid
 import warnings
@@ -502,9 +503,16 @@ def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,)
     return [done[k] for k in keys]
 
 
+# One run at a time per process: torch's and numba's thread pools must not be entered by two Python threads at
+# once (numba's workqueue layer aborts the process), so a thread-based executor (ThreadPoolExecutor, a Dask worker
+# with threads_per_worker > 1) runs its tasks one after another; processes are what run in parallel.
+_ONE_RUN_PER_PROCESS = threading.Lock()
+
+
 def _run_remote(job: dict) -> tuple[dict, bytes | None]:
     """One sweep task on a worker: run_experiment there, then (record, codes file bytes) to send back."""
-    res = run_experiment(**job)
+    with _ONE_RUN_PER_PROCESS:
+        res = run_experiment(**job)
     path = Path(res["codes_path"])
     return res, (path.read_bytes() if job.get("cache", True) and path.exists() else None)
 

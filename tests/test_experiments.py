@@ -234,3 +234,42 @@ def test_two_processes_writing_the_same_key_leave_one_whole_record(cache, lock):
     assert entries == {outs[0]["key"]: (True, True)} and temps == []
     hit = hx._read_cached(outs[0]["key"], cache)
     assert hit is not None and hit["metrics"] == outs[0]["metrics"]
+
+
+def test_sweep_on_an_executor_keeps_the_serial_order_and_one_task_per_key(cache):
+    from concurrent.futures import ThreadPoolExecutor
+    sweep = dict(methods_=["lsh", "csq"], dataset="digits", bits=[8, 16], seeds=[0], epochs=1, fast=True,
+                 device="cpu")
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(args[0]["method"])
+            return super().submit(fn, *args, **kwargs)
+
+    messages = []
+    with Counting(2) as pool:
+        # lsh twice with different epochs: one configuration (LSH does not train), one task
+        parallel = hx.sweep(**{**sweep, "methods_": ["lsh", "csq", "lsh"]}, executor=pool, progress=messages.append)
+    assert sorted(submitted) == ["csq", "csq", "lsh", "lsh"]
+    assert [r["config"]["method"] for r in parallel] == ["lsh"] * 2 + ["csq"] * 2 + ["lsh"] * 2
+    assert parallel[0]["key"] == parallel[4]["key"] and len(messages) == 4
+    serial = hx.sweep(**sweep)               # now all cached: the same records, in the same order
+    assert [r["key"] for r in serial] == [r["key"] for r in parallel[:4]]
+    assert [r["metrics"] for r in serial] == [r["metrics"] for r in parallel[:4]]
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        hx.sweep(**sweep, executor="dask")
+
+
+def test_a_failing_run_on_an_executor_names_itself_and_keeps_the_others(cache, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    real = hx._run_remote
+
+    def failing(job):
+        if job["bits"] == 16:
+            raise RuntimeError("worker lost")
+        return real(job)
+    monkeypatch.setattr(hx, "_run_remote", failing)
+    with ThreadPoolExecutor(2) as pool, pytest.raises(RuntimeError, match=r"1 of 2 runs failed \(lsh bits=16"):
+        hx.sweep(["lsh"], "digits", bits=[8, 16], executor=pool)
+    assert hx.run_experiment("lsh", "digits", bits=8, seed=0)["cached"]
