@@ -7,7 +7,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean
+.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## full-mode data into data/: Wikipedia features from the SVCL release (SHA-256 verified), Fashion-MNIST via torchvision
+data: $(STAMP)
+	$(BIN)/python -m hashing_utils download all
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
