@@ -449,6 +449,9 @@ def load_wikipedia() -> CrossModalSplit:
     """The standard Wikipedia protocol: the 2,173 training pairs are also the database, the 693 test pairs the
     queries. Image = 128-d SIFT bag-of-words (rows sum to 1), text = 10-d LDA topic proportions."""
     path = find_data_file(WIKIPEDIA_FILE)
+    if path is None and not _offline():     # the original release, SHA-256 verified (hashing_utils/download.py)
+        from .download import download_wikipedia
+        path = download_wikipedia()
     if path is None:
         raise _missing("Wikipedia", WIKIPEDIA_FILE)
     with np.load(path, allow_pickle=False) as d:
