@@ -121,11 +121,16 @@ def warm_up(device: torch.device) -> None:
         sync(dev)
 
 
+def trains_with_the_shared_loop(method: str) -> bool:
+    """True for methods that use HashingMethod.fit (and so training.train_model, where amp applies)."""
+    return getattr(hu.get_method(method).fit, "__func__", None) is hu.HashingMethod.fit.__func__
+
+
 def check_method(method: str, device: torch.device, bits: int = 32, epochs: int = 10, seed: int = 0,
                  repeat: bool = True, amp: bool = True) -> dict:
     """One row: the method trained on the CPU and on `device` with the same seed."""
     x, y, run, data = load(method)
-    y = None if method == "lsh" else y
+    y = None if not hu.get_method(method).supervised else y
     cpu = torch.device("cpu")
     h_cpu, s_cpu = fit_timed(method, x, y, bits, seed, epochs, cpu)
     m_cpu, q_cpu = run(h_cpu)
@@ -142,7 +147,7 @@ def check_method(method: str, device: torch.device, bits: int = 32, epochs: int 
     if repeat:     # determinism on the device: a second run with the same seed gives the same codes
         h_again, _ = fit_timed(method, x, y, bits, seed, epochs, device)
         row["acc_repeat_identical"] = bool(torch.equal(run(h_again)[1], q_acc))
-    if amp and method not in ("lsh", "dchml"):      # lsh trains nothing; dchml has its own loop (no amp)
+    if amp and trains_with_the_shared_loop(method):   # lsh, pca, itq train nothing; dchml has its own loop
         h_amp, s_amp = fit_timed(method, x, y, bits, seed, epochs, device, amp=True)
         row["map_acc_amp"], row["train_s_acc_amp"] = run(h_amp)[0]["map_all"], s_amp
         row["amp_dtype"] = h_amp.history.get("amp")
