@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from . import _kernels
-from .codes import as_pm1
 
 __all__ = [
     "TIE_RULES", "distance_histograms", "mean_average_precision", "average_precision",
@@ -44,21 +43,27 @@ def _to_cpu(x, name: str):
             raise TypeError(f"{name} must hold numbers, got a numpy array of dtype {x.dtype}")
         return torch.from_numpy(x)
     if isinstance(x, torch.Tensor):
-        x = x.detach()
-        return x if x.device.type == "cpu" else x.to("cpu")
+        if x.device.type != "cpu":
+            x = x.to("cpu")                # before any other op: nothing runs on the device
+        return x.detach()
     return None
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A CPU tensor as numpy, for the checks (numpy's elementwise int8 passes are several times faster here)."""
+    return (t.to(torch.float32) if t.dtype == torch.bfloat16 else t).numpy()
 
 
 def _check_finite(t: torch.Tensor, name: str):
     if t.is_floating_point():
-        bad = ~torch.isfinite(t)
-        if bool(bad.any()):
-            raise ValueError(f"{name} contains {int(bad.sum())} NaN or infinite value(s); "
-                             "every entry must be a finite number")
+        n_bad = t.numel() - int(np.count_nonzero(np.isfinite(_np(t))))
+        if n_bad:
+            raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); every entry must be a finite number")
 
 
 def _as_codes(codes, name: str) -> torch.Tensor:
-    """(n, K) ±1 codes (torch on any device, or numpy) -> float32 CPU tensor, with a clear error for bad input."""
+    """(n, K) ±1 codes (torch on any device, or numpy) -> CPU tensor of the same dtype, with a clear error for
+    bad input. The same checks as codes.as_pm1, without its float32 copy: the packed kernels read int8 as it is."""
     t = _to_cpu(codes, name)
     if t is None:
         raise TypeError(f"{name} must be a torch tensor or numpy array of ±1, got {type(codes).__name__}")
@@ -68,9 +73,21 @@ def _as_codes(codes, name: str) -> torch.Tensor:
         raise ValueError(f"{name} is empty (shape {tuple(t.shape)}): need at least one code")
     if t.shape[1] == 0:
         raise ValueError(f"{name} has 0 bits (shape {tuple(t.shape)}): need at least one bit per code")
-    if not (t.dtype == torch.bool or t.is_complex()):
-        _check_finite(t, name)
-    return as_pm1(t, name)
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold ±1 numbers, got dtype {t.dtype}")
+    _check_finite(t, name)
+    a = _np(t)
+    bad = np.abs(a) != 1                       # int8 -128 stays -128 under abs: still caught
+    if bad.any():
+        example = float(a[bad][0])
+        hint = " (0 is not a code value: binarise with hashing_utils.codes.binarize)" if example == 0 else ""
+        raise ValueError(f"{name} must contain only -1 and +1; found {example:g}{hint}")
+    return t
+
+
+def _float(codes: torch.Tensor) -> torch.Tensor:
+    """Checked ±1 codes as float32, for the matmul paths (K - b^T b' = 2 d_H is exact in float32)."""
+    return codes.to(torch.float32)
 
 
 def _as_labels(labels, n: int, name: str, codes_name: str) -> torch.Tensor:
@@ -93,13 +110,13 @@ def _as_labels(labels, n: int, name: str, codes_name: str) -> torch.Tensor:
         raise ValueError(f"{name} has {t.shape[0]} rows but {codes_name} has {n} codes (one label per code)")
     _check_finite(t, name)
     if t.ndim == 1:
-        if t.is_floating_point() and not bool((t == t.round()).all()):
+        if t.is_floating_point() and not (np.round(_np(t)) == _np(t)).all():
             raise ValueError(f"{name}: single-label ids must be integers")
         return t.to(torch.int64)
     if t.shape[1] == 0:
         raise ValueError(f"{name} has 0 classes (shape {tuple(t.shape)}); a multi-hot matrix needs at least one")
     lab = t.to(torch.float32)
-    if not bool(((lab == 0) | (lab == 1)).all()):
+    if not np.isin(lab.numpy(), (0.0, 1.0)).all():
         raise ValueError(f"{name}: a (n, C) label matrix must be multi-hot (only 0 and 1)")
     return lab
 
@@ -240,7 +257,7 @@ def _histograms(q, db, ql, dl, block_size=512, backend: str = "auto"):
         raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
     nbins = 2 * (k + 1)
     counts = torch.empty(q.shape[0], k + 1, 2, dtype=torch.int64)
-    db_t = db.T.contiguous()
+    q, db_t = _float(q), _float(db).T.contiguous()
     for s in range(0, q.shape[0], block_size):
         qb = q[s:s + block_size]
         b = qb.shape[0]
@@ -290,7 +307,7 @@ def _ap_from_histograms(n: torch.Tensor, r: torch.Tensor, topk: int | None, ties
         rule = {"optimistic": 0, "pessimistic": 1, "expected": 2}[ties]
         return torch.from_numpy(_kernels.ap_all(np.ascontiguousarray(n.to(torch.int64).numpy()),
                                                 np.ascontiguousarray(r.to(torch.int64).numpy()),
-                                                _harmonic(int(n_db)), rule))
+                                                _harmonic(int(n.sum(1).max())), rule))
     n = n.to(torch.float64)
     r = r.to(torch.float64)
     before_n = torch.cumsum(n, 1) - n      # P: items ranked before each group
@@ -343,6 +360,7 @@ def _ap_stable(q, db, ql, dl, topk, block_size=256):
     """AP per query with ties ordered by database index (a stable sort of the distances)."""
     k, n_db = q.shape[1], db.shape[0]
     kcut = n_db if topk is None else min(topk, n_db)
+    q, db = _float(q), _float(db)
     out = torch.empty(q.shape[0], dtype=torch.float64)
     total_rel = torch.empty(q.shape[0], dtype=torch.int64)
     for s in range(0, q.shape[0], block_size):
@@ -456,7 +474,7 @@ def precision_recall_at_k(q_codes, db_codes, q_labels, db_labels, ks=None, ties:
     if any(k < 1 or k > n_db for k in ks):
         raise ValueError(f"every k must be in 1..{n_db} (the database size)")
     if ties == "stable":
-        dist = q.shape[1] - q @ db.T
+        dist = q.shape[1] - _float(q) @ _float(db).T
         order = torch.sort(dist, dim=1, stable=True).indices
         hits = torch.cumsum(_relevance(ql, dl).gather(1, order).to(torch.float64), 1)
         rel_top = hits[:, [k - 1 for k in ks]]
