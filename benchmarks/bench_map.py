@@ -81,7 +81,7 @@ def main():
     kernel = "numba" if metrics._kernels.HAVE_NUMBA else "torch (numba missing)"
     lines = [
         f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC with "
-        f"`python benchmarks/bench_map.py {' '.join(sys.argv[1:])}`".rstrip() + ":",
+        f"`{' '.join(['python benchmarks/bench_map.py'] + sys.argv[1:])}`:",
         f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, numpy {np.__version__}, kernel {kernel}; "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine's other jobs).",
         f"Task: mAP@all with ties='expected', {a.queries:,} queries x {a.db:,} database items, {a.bits} bits "

@@ -15,6 +15,9 @@ relevant ones adds to the sum of precisions:
 
 each a difference of harmonic numbers H(m) = sum_{i<=m} 1/i. `stable` (ties by database index)
 depends on the database order, so it takes a sort.
+
+The histograms come from compiled kernels (_kernels.py: packed XOR + popcount, no sort, relevance from the
+database sorted by label set), or from torch when numba is missing; the same numbers either way.
 """
 from __future__ import annotations
 
@@ -402,6 +405,9 @@ def mean_average_precision(q_codes, db_codes, q_labels, db_labels, topk: int | N
     q_labels/db_labels: (n,) class ids or (n, C) multi-hot; relevant = share at least one label.
     ties: 'stable' (database order), 'optimistic', 'pessimistic', or 'expected' (exact expectation
     over a uniformly random order inside each group of equal distance).
+    Tensors may sit on any device: each is copied to the CPU once. Bad input (empty sets, NaN/inf, codes not ±1,
+    mismatched rows or widths, a multi-hot query row with no label) is a ValueError/TypeError naming the argument;
+    a query with no relevant item in the database counts as AP = 0, with a RuntimeWarning giving how many.
     """
     return float(average_precision(q_codes, db_codes, q_labels, db_labels, topk, ties).mean())
 
