@@ -63,7 +63,7 @@ if HAVE_NUMBA:
         x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
         return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
 
-    @njit(inline="always")
+    @njit(cache=True)
     def _count_1w(qw, q0, q1, dw, h):
         """h[i - q0, d] += #{j: popcount(qw[i] ^ dw[j]) = d} for i in [q0, q1); one-word codes.
         dw is a slice starting at 0: a loop from a variable start ran 1.5x slower (index checks)."""
@@ -85,7 +85,7 @@ if HAVE_NUMBA:
                 h0[_popcount64(a0 ^ dw[j])] += 1
             i += 1
 
-    @njit(inline="always")
+    @njit(cache=True)
     def _count_nw(qw, q0, q1, dw, h):
         """As _count_1w for codes of several uint64 words: qw (n_q, W), dw (n_db, W)."""
         n_w = qw.shape[1]
@@ -114,43 +114,50 @@ if HAVE_NUMBA:
                 h0[e0] += 1
             i += 1
 
-    @njit(inline="always")
-    def _grouped_tile(count, qw, dw, tiles, take, db_starts, t, total, subset):
-        """One work item of grouped_histograms_*: tile t over the whole database, then over its taken groups."""
-        n_db = dw.shape[0]
-        q0, q1, gq = tiles[t, 0], tiles[t, 1], tiles[t, 2]
-        h = np.zeros((q1 - q0, total.shape[1]), np.int32)
-        for c0 in range(0, n_db, CHUNK):
-            count(qw, q0, q1, dw[c0:c0 + CHUNK], h)
-        total[q0:q1] = h
-        h[:] = 0
-        for g in range(db_starts.shape[0] - 1):
-            if take[gq, g]:
-                for c0 in range(db_starts[g], db_starts[g + 1], CHUNK):
-                    count(qw, q0, q1, dw[c0:min(c0 + CHUNK, db_starts[g + 1])], h)
-        subset[q0:q1] = h
-
-    # Two kernels, not one built from a closure: numba's on-disk cache keys a function by its name and line, so
-    # two closures of one factory would share (and overwrite) one cache entry.
+    # The tile body is written out in each kernel, calling the counting loop directly: numba's IR inlining of a
+    # shared tile function (the count loop passed as an argument) compiled 3x slower (~50 s CPU on first use), and
+    # a non-inlined function argument cannot be cached on disk.
     @njit(parallel=True, cache=True)
     def grouped_histograms_1w(qw, dw, bits, tiles, take, db_starts):
         """Per query i (qw: uint64 (n_q,), rows sorted by label set): counts at each distance over the whole
         database (dw: uint64 (n_db,), rows sorted by label set), and over the database groups g (rows
         [db_starts[g], db_starts[g+1])) with take[tiles[t, 2], g], where tile t = queries [tiles[t, 0],
         tiles[t, 1]), all of one label set. Returns (total, subset): int64 (n_q, bits + 1) each."""
+        n_db = dw.shape[0]
         total = np.zeros((qw.shape[0], bits + 1), np.int64)
         subset = np.zeros((qw.shape[0], bits + 1), np.int64)
         for t in prange(tiles.shape[0]):
-            _grouped_tile(_count_1w, qw, dw, tiles, take, db_starts, t, total, subset)
+            q0, q1, gq = tiles[t, 0], tiles[t, 1], tiles[t, 2]
+            h = np.zeros((q1 - q0, bits + 1), np.int32)
+            for c0 in range(0, n_db, CHUNK):
+                _count_1w(qw, q0, q1, dw[c0:c0 + CHUNK], h)
+            total[q0:q1] = h
+            h[:] = 0
+            for g in range(db_starts.shape[0] - 1):
+                if take[gq, g]:
+                    for c0 in range(db_starts[g], db_starts[g + 1], CHUNK):
+                        _count_1w(qw, q0, q1, dw[c0:min(c0 + CHUNK, db_starts[g + 1])], h)
+            subset[q0:q1] = h
         return total, subset
 
     @njit(parallel=True, cache=True)
     def grouped_histograms_nw(qw, dw, bits, tiles, take, db_starts):
         """grouped_histograms_1w for codes of several words: qw uint64 (n_q, W), dw uint64 (n_db, W)."""
+        n_db = dw.shape[0]
         total = np.zeros((qw.shape[0], bits + 1), np.int64)
         subset = np.zeros((qw.shape[0], bits + 1), np.int64)
         for t in prange(tiles.shape[0]):
-            _grouped_tile(_count_nw, qw, dw, tiles, take, db_starts, t, total, subset)
+            q0, q1, gq = tiles[t, 0], tiles[t, 1], tiles[t, 2]
+            h = np.zeros((q1 - q0, bits + 1), np.int32)
+            for c0 in range(0, n_db, CHUNK):
+                _count_nw(qw, q0, q1, dw[c0:c0 + CHUNK], h)
+            total[q0:q1] = h
+            h[:] = 0
+            for g in range(db_starts.shape[0] - 1):
+                if take[gq, g]:
+                    for c0 in range(db_starts[g], db_starts[g + 1], CHUNK):
+                        _count_nw(qw, q0, q1, dw[c0:min(c0 + CHUNK, db_starts[g + 1])], h)
+            subset[q0:q1] = h
         return total, subset
 
     @njit(parallel=True, cache=True)
