@@ -15,14 +15,19 @@ relevant ones adds to the sum of precisions:
 
 each a difference of harmonic numbers H(m) = sum_{i<=m} 1/i. `stable` (ties by database index)
 depends on the database order, so it takes a sort.
+
+The histograms come from compiled kernels (_kernels.py: packed XOR + popcount, no sort, relevance from the
+database sorted by label set), or from torch when numba is missing; the same numbers either way.
 """
 from __future__ import annotations
+
+import functools
+import warnings
 
 import numpy as np
 import torch
 
 from . import _kernels
-from .codes import as_pm1
 
 __all__ = [
     "TIE_RULES", "distance_histograms", "mean_average_precision", "average_precision",
@@ -33,39 +38,125 @@ TIE_RULES = ("stable", "optimistic", "pessimistic", "expected")
 
 
 # ----------------------------------------------------------------------------- input checks
-def _as_labels(labels, n: int, name: str) -> torch.Tensor:
-    """(n,) integer class ids or (n, C) multi-hot -> int64 (n,) or float32 (n, C)."""
-    if isinstance(labels, np.ndarray):
-        labels = torch.from_numpy(labels)
-    if not isinstance(labels, torch.Tensor):
-        labels = torch.as_tensor(labels)
-    if labels.ndim not in (1, 2):
-        raise ValueError(f"{name} must be (n,) class ids or (n, C) multi-hot; got shape {tuple(labels.shape)}")
-    if labels.shape[0] != n:
-        raise ValueError(f"{name} has {labels.shape[0]} rows but there are {n} codes")
-    if labels.ndim == 1:
-        if labels.is_floating_point() and not bool((labels == labels.round()).all()):
+def _to_cpu(x, name: str):
+    """numpy array or torch tensor (any device) -> CPU torch tensor. A device tensor is copied to the CPU once,
+    here, explicitly: .numpy() on a CUDA/MPS tensor raises, and the engine is CPU code."""
+    if isinstance(x, np.ndarray):
+        if x.dtype == object or x.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers, got a numpy array of dtype {x.dtype}")
+        return torch.from_numpy(x)
+    if isinstance(x, torch.Tensor):
+        if x.device.type != "cpu":
+            x = x.to("cpu")                # before any other op: nothing runs on the device
+        return x.detach()
+    return None
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A CPU tensor as numpy, for the checks (numpy's elementwise int8 passes are several times faster here)."""
+    return (t.to(torch.float32) if t.dtype == torch.bfloat16 else t).numpy()
+
+
+def _check_finite(t: torch.Tensor, name: str):
+    if t.is_floating_point():
+        n_bad = t.numel() - int(np.count_nonzero(np.isfinite(_np(t))))
+        if n_bad:
+            raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); every entry must be a finite number")
+
+
+def _as_codes(codes, name: str) -> torch.Tensor:
+    """(n, K) ±1 codes (torch on any device, or numpy) -> CPU tensor of the same dtype, with a clear error for
+    bad input. The same checks as codes.as_pm1, without its float32 copy: the packed kernels read int8 as it is."""
+    t = _to_cpu(codes, name)
+    if t is None:
+        raise TypeError(f"{name} must be a torch tensor or numpy array of ±1, got {type(codes).__name__}")
+    if t.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, bits); got shape {tuple(t.shape)}")
+    if t.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)}): need at least one code")
+    if t.shape[1] == 0:
+        raise ValueError(f"{name} has 0 bits (shape {tuple(t.shape)}): need at least one bit per code")
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold ±1 numbers, got dtype {t.dtype}")
+    _check_finite(t, name)
+    a = _np(t)
+    bad = np.abs(a) != 1                       # int8 -128 stays -128 under abs: still caught
+    if bad.any():
+        example = float(a[bad][0])
+        hint = " (0 is not a code value: binarise with hashing_utils.codes.binarize)" if example == 0 else ""
+        raise ValueError(f"{name} must contain only -1 and +1; found {example:g}{hint}")
+    return t
+
+
+def _float(codes: torch.Tensor) -> torch.Tensor:
+    """Checked ±1 codes as float32, for the matmul paths (K - b^T b' = 2 d_H is exact in float32)."""
+    return codes.to(torch.float32)
+
+
+def _as_labels(labels, n: int, name: str, codes_name: str) -> torch.Tensor:
+    """(n,) integer class ids or (n, C) multi-hot (torch on any device, numpy or a list)
+    -> CPU int64 (n,) or float32 (n, C)."""
+    t = _to_cpu(labels, name)
+    if t is None:
+        try:
+            t = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise TypeError(f"{name} must be (n,) class ids or (n, C) multi-hot numbers; "
+                            f"could not read a {type(labels).__name__}: {e}") from None
+    if t.dtype == torch.bool:
+        t = t.to(torch.float32)
+    if t.is_complex():
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    if t.ndim not in (1, 2):
+        raise ValueError(f"{name} must be (n,) class ids or (n, C) multi-hot; got shape {tuple(t.shape)}")
+    if t.shape[0] != n:
+        raise ValueError(f"{name} has {t.shape[0]} rows but {codes_name} has {n} codes (one label per code)")
+    _check_finite(t, name)
+    if t.ndim == 1:
+        if t.is_floating_point() and not (np.round(_np(t)) == _np(t)).all():
             raise ValueError(f"{name}: single-label ids must be integers")
-        return labels.to(torch.int64)
-    lab = labels.to(torch.float32)
-    if not bool(((lab == 0) | (lab == 1)).all()):
+        return t.to(torch.int64)
+    if t.shape[1] == 0:
+        raise ValueError(f"{name} has 0 classes (shape {tuple(t.shape)}); a multi-hot matrix needs at least one")
+    lab = t.to(torch.float32)
+    if not np.isin(lab.numpy(), (0.0, 1.0)).all():
         raise ValueError(f"{name}: a (n, C) label matrix must be multi-hot (only 0 and 1)")
     return lab
 
 
 def _prepare(q_codes, db_codes, q_labels, db_labels):
-    q = as_pm1(q_codes, "q_codes")
-    db = as_pm1(db_codes, "db_codes")
+    """Checked CPU copies: codes float32 ±1 (n, K); labels int64 (n,) or float32 multi-hot (n, C).
+
+    Rules for multi-hot labels: a query row with no label at all is an error (nothing can be relevant to it, so
+    its AP would be a convention, not a measurement); a database row with no label is allowed (an item relevant
+    to no query, a distractor)."""
+    q = _as_codes(q_codes, "q_codes")
+    db = _as_codes(db_codes, "db_codes")
     if q.shape[1] != db.shape[1]:
-        raise ValueError(f"query codes have {q.shape[1]} bits but database codes have {db.shape[1]}")
-    ql = _as_labels(q_labels, q.shape[0], "q_labels")
-    dl = _as_labels(db_labels, db.shape[0], "db_labels")
+        raise ValueError(f"q_codes has {q.shape[1]} bits but db_codes has {db.shape[1]}: "
+                         "queries and database must use the same code length")
+    ql = _as_labels(q_labels, q.shape[0], "q_labels", "q_codes")
+    dl = _as_labels(db_labels, db.shape[0], "db_labels", "db_codes")
     if ql.ndim != dl.ndim:
         raise ValueError("q_labels and db_labels must be both class ids (n,) or both multi-hot (n, C); "
                          f"got shapes {tuple(ql.shape)} and {tuple(dl.shape)}")
-    if ql.ndim == 2 and ql.shape[1] != dl.shape[1]:
-        raise ValueError(f"q_labels has {ql.shape[1]} classes but db_labels has {dl.shape[1]}")
+    if ql.ndim == 2:
+        if ql.shape[1] != dl.shape[1]:
+            raise ValueError(f"q_labels has {ql.shape[1]} classes but db_labels has {dl.shape[1]}")
+        empty = int((ql.sum(1) == 0).sum())
+        if empty:
+            raise ValueError(f"q_labels: {empty} of {ql.shape[0]} query rows have no label at all; nothing can be "
+                             "relevant to such a query: drop those rows (e.g. q_labels.sum(1) > 0)")
     return q, db, ql, dl
+
+
+def _warn_no_relevant(total_rel: torch.Tensor):
+    """The documented rule for a query with no relevant item in the whole database: AP = 0 and recall = 0
+    (it still counts in the mean), announced by a warning that says how many such queries there are."""
+    missing = int((total_rel == 0).sum())
+    if missing:
+        warnings.warn(f"{missing} of {total_rel.shape[0]} queries have no relevant item in the database; "
+                      "they count as AP = 0 and recall = 0", RuntimeWarning, stacklevel=3)
 
 
 def _relevance(ql_block: torch.Tensor, dl: torch.Tensor) -> torch.Tensor:
@@ -85,19 +176,76 @@ def distance_histograms(q_codes, db_codes, q_labels, db_labels, backend: str = "
     """Per-query counts of database items, and of relevant ones, at each Hamming distance.
 
     Returns (n, r): int64 tensors of shape (n_queries, K + 1).
-    backend 'numba' (default when installed): one compiled pass over all pairs, XOR + popcount.
+    backend 'numba' (default when installed): XOR + popcount of packed codes, counted without a sort;
+    relevance from the database sorted by label set (see _kernels).
     backend 'torch': per block of queries a matmul, key = 2d + relevant, one bincount.
     """
     q, db, ql, dl = _prepare(q_codes, db_codes, q_labels, db_labels)
     return _histograms(q, db, ql, dl, backend=backend)
 
 
-def _label_bits(labels: torch.Tensor, n_classes: int) -> np.ndarray:
-    if labels.ndim == 1:
-        onehot = np.zeros((labels.shape[0], n_classes), dtype=bool)
-        onehot[np.arange(labels.shape[0]), labels.numpy()] = True
-        return onehot
-    return labels.numpy() > 0
+_GROUP_PAIRS = 1 << 22      # (query label sets x database label sets) handled per kernel call: bounds memory
+
+
+def _label_groups(ql: torch.Tensor, dl: torch.Tensor):
+    """Rows grouped by label set: (query group id (n_q,), db group id (n_db,), unique query label sets,
+    unique db label sets) as numpy; label sets are class ids, or multi-hot rows packed into uint64 words."""
+    if ql.ndim == 1:
+        qv, dv = ql.numpy(), dl.numpy()
+    else:
+        qv, dv = _kernels.pack_rows(ql.numpy() > 0), _kernels.pack_rows(dl.numpy() > 0)
+    uq, qg = np.unique(qv, axis=0, return_inverse=True)
+    ud, dg = np.unique(dv, axis=0, return_inverse=True)
+    return qg.reshape(-1), dg.reshape(-1), uq, ud
+
+
+def _group_relevance(uq: np.ndarray, ud: np.ndarray) -> np.ndarray:
+    """(len(uq), len(ud)) bool: label sets that share a label."""
+    if uq.ndim == 1:
+        return uq[:, None] == ud[None, :]
+    rel = np.zeros((uq.shape[0], ud.shape[0]), dtype=bool)
+    for w in range(uq.shape[1]):
+        rel |= (uq[:, None, w] & ud[None, :, w]) != 0
+    return rel
+
+
+def _histograms_numba(q, db, ql, dl):
+    k, n_db = q.shape[1], db.shape[0]
+    qg, dg, uq, ud = _label_groups(ql, dl)
+    q_order, db_order = np.argsort(qg, kind="stable"), np.argsort(dg, kind="stable")
+    qw = _kernels.pack_rows(q.numpy()[q_order] > 0)
+    dw = _kernels.pack_rows(db.numpy()[db_order] > 0)
+    if qw.shape[1] == 1:                                   # codes of <= 64 bits: one word, the fast loop
+        qw, dw, kernel = qw[:, 0].copy(), dw[:, 0].copy(), _kernels.grouped_histograms_1w
+    else:
+        kernel = _kernels.grouped_histograms_nw
+    db_sizes = np.bincount(dg, minlength=len(ud))
+    db_starts = np.concatenate([[0], np.cumsum(db_sizes)]).astype(np.int64)
+    q_sizes = np.bincount(qg, minlength=len(uq))
+    q_starts = np.concatenate([[0], np.cumsum(q_sizes)]).astype(np.int64)
+    n_out = np.empty((q.shape[0], k + 1), np.int64)
+    r_out = np.empty((q.shape[0], k + 1), np.int64)
+    step = max(1, _GROUP_PAIRS // max(1, len(ud)))
+    for g0 in range(0, len(uq), step):                     # batches of query label sets
+        g1 = min(g0 + step, len(uq))
+        rel = _group_relevance(uq[g0:g1], ud)
+        # count the relevant blocks, or the irrelevant ones when they are fewer (relevant = total - counted)
+        complement = (rel.astype(np.int64) @ db_sizes) > n_db / 2
+        take = rel ^ complement[:, None]
+        # tiles: runs of at most TILE queries that share one label set
+        sizes = q_sizes[g0:g1]
+        n_tiles = -(-sizes // _kernels.TILE)
+        tg = np.repeat(np.arange(g1 - g0), n_tiles)
+        offset = np.arange(n_tiles.sum()) - np.repeat(np.cumsum(n_tiles) - n_tiles, n_tiles)
+        first = q_starts[g0:g1][tg] + offset * _kernels.TILE
+        last = np.minimum(first + _kernels.TILE, q_starts[g0 + 1:g1 + 1][tg])
+        q0, q1 = q_starts[g0], q_starts[g1]
+        tiles = np.stack([first - q0, last - q0, tg], 1).astype(np.int64)
+        total, counted = kernel(qw[q0:q1], dw, k, tiles, take, db_starts)
+        flip = np.repeat(complement, sizes)[:, None]
+        n_out[q_order[q0:q1]] = total
+        r_out[q_order[q0:q1]] = np.where(flip, total - counted, counted)
+    return torch.from_numpy(n_out), torch.from_numpy(r_out)
 
 
 def _histograms(q, db, ql, dl, block_size=512, backend: str = "auto"):
@@ -105,19 +253,14 @@ def _histograms(q, db, ql, dl, block_size=512, backend: str = "auto"):
     if backend == "auto":
         backend = "numba" if _kernels.HAVE_NUMBA else "torch"
     if backend == "numba":
-        if ql.ndim == 1 and (int(ql.min()) < 0 or int(dl.min()) < 0):
-            raise ValueError("class ids must be non-negative")
-        n_classes = int(max(ql.max(), dl.max())) + 1 if ql.ndim == 1 else ql.shape[1]
-        counts = _kernels.histograms_packed(
-            _kernels.pack_rows(q.numpy() > 0), _kernels.pack_rows(db.numpy() > 0),
-            _kernels.pack_rows(_label_bits(ql, n_classes)), _kernels.pack_rows(_label_bits(dl, n_classes)), k)
-        counts = torch.from_numpy(counts)
-        return counts.sum(2), counts[:, :, 1].contiguous()
+        if not _kernels.HAVE_NUMBA:
+            raise ValueError("backend='numba' asked for, but numba is not installed (pip install numba)")
+        return _histograms_numba(q, db, ql, dl)
     if backend != "torch":
         raise ValueError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
     nbins = 2 * (k + 1)
     counts = torch.empty(q.shape[0], k + 1, 2, dtype=torch.int64)
-    db_t = db.T.contiguous()
+    q, db_t = _float(q), _float(db).T.contiguous()
     for s in range(0, q.shape[0], block_size):
         qb = q[s:s + block_size]
         b = qb.shape[0]
@@ -152,11 +295,24 @@ def _log_comb(n, k):
     return torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
 
 
-def _ap_from_histograms(n: torch.Tensor, r: torch.Tensor, topk: int | None, ties: str) -> torch.Tensor:
-    """AP per query (float64, (n_q,)) from the tie-group histograms, for optimistic/pessimistic/expected."""
+@functools.lru_cache(maxsize=8)
+def _harmonic(n_db: int) -> np.ndarray:
+    return _kernels.harmonic_table(n_db)
+
+
+def _ap_from_histograms(n: torch.Tensor, r: torch.Tensor, topk: int | None, ties: str,
+                        backend: str = "auto") -> torch.Tensor:
+    """AP per query (float64, (n_q,)) from the tie-group histograms, for optimistic/pessimistic/expected.
+    AP@all goes through the compiled kernel when numba is there (backend 'auto'), else through torch."""
+    n_db = int(n[0].sum())
+    if (topk is None or topk >= n_db) and backend != "torch" and _kernels.HAVE_NUMBA:
+        # one compiled pass per query with a table of harmonic numbers: ~50x less than the tensor code below
+        rule = {"optimistic": 0, "pessimistic": 1, "expected": 2}[ties]
+        return torch.from_numpy(_kernels.ap_all(np.ascontiguousarray(n.to(torch.int64).numpy()),
+                                                np.ascontiguousarray(r.to(torch.int64).numpy()),
+                                                _harmonic(int(n.sum(1).max())), rule))
     n = n.to(torch.float64)
     r = r.to(torch.float64)
-    n_db = n[0].sum()
     before_n = torch.cumsum(n, 1) - n      # P: items ranked before each group
     before_r = torch.cumsum(r, 1) - r      # R: relevant items before each group
     if topk is None or topk >= n_db:
@@ -207,16 +363,20 @@ def _ap_stable(q, db, ql, dl, topk, block_size=256):
     """AP per query with ties ordered by database index (a stable sort of the distances)."""
     k, n_db = q.shape[1], db.shape[0]
     kcut = n_db if topk is None else min(topk, n_db)
+    q, db = _float(q), _float(db)
     out = torch.empty(q.shape[0], dtype=torch.float64)
+    total_rel = torch.empty(q.shape[0], dtype=torch.int64)
     for s in range(0, q.shape[0], block_size):
         dist = (k - q[s:s + block_size] @ db.T)
         order = torch.sort(dist, dim=1, stable=True).indices[:, :kcut]
-        rel = _relevance(ql[s:s + block_size], dl).gather(1, order).to(torch.float64)
+        rel_all = _relevance(ql[s:s + block_size], dl)
+        total_rel[s:s + block_size] = rel_all.sum(1)
+        rel = rel_all.gather(1, order).to(torch.float64)
         hits = torch.cumsum(rel, 1)
         prec = hits / torch.arange(1, kcut + 1, dtype=torch.float64)
         n_rel = hits[:, -1]
         out[s:s + block_size] = torch.where(n_rel > 0, (prec * rel).sum(1) / n_rel.clamp(min=1), 0.0)
-    return out
+    return out, total_rel
 
 
 # ----------------------------------------------------------------------------- public metrics
@@ -228,8 +388,11 @@ def average_precision(q_codes, db_codes, q_labels, db_labels, topk: int | None =
         raise ValueError(f"topk must be a positive integer or None (all), got {topk!r}")
     q, db, ql, dl = _prepare(q_codes, db_codes, q_labels, db_labels)
     if ties == "stable":
-        return _ap_stable(q, db, ql, dl, topk)
+        ap, total_rel = _ap_stable(q, db, ql, dl, topk)
+        _warn_no_relevant(total_rel)
+        return ap
     n, r = _histograms(q, db, ql, dl)
+    _warn_no_relevant(r.sum(1))
     return _ap_from_histograms(n, r, topk, ties)
 
 
@@ -242,6 +405,9 @@ def mean_average_precision(q_codes, db_codes, q_labels, db_labels, topk: int | N
     q_labels/db_labels: (n,) class ids or (n, C) multi-hot; relevant = share at least one label.
     ties: 'stable' (database order), 'optimistic', 'pessimistic', or 'expected' (exact expectation
     over a uniformly random order inside each group of equal distance).
+    Tensors may sit on any device: each is copied to the CPU once. Bad input (empty sets, NaN/inf, codes not ±1,
+    mismatched rows or widths, a multi-hot query row with no label) is a ValueError/TypeError naming the argument;
+    a query with no relevant item in the database counts as AP = 0, with a RuntimeWarning giving how many.
     """
     return float(average_precision(q_codes, db_codes, q_labels, db_labels, topk, ties).mean())
 
@@ -274,6 +440,7 @@ def pr_curve_by_radius(q_codes, db_codes, q_labels, db_labels) -> dict:
     """Precision and recall of the Hamming ball of radius r = 0..K, averaged over queries.
     Returns {'radius': (K+1,), 'precision': (K+1,), 'recall': (K+1,)} as numpy arrays."""
     cum_n, cum_r, total = _ball_counts(q_codes, db_codes, q_labels, db_labels)
+    _warn_no_relevant(total)
     precision, recall = _pr_by_radius(cum_n, cum_r, total)
     return {"radius": np.arange(cum_n.shape[1]), "precision": precision.mean(0).numpy(),
             "recall": recall.mean(0).numpy()}
@@ -313,7 +480,7 @@ def precision_recall_at_k(q_codes, db_codes, q_labels, db_labels, ks=None, ties:
     if any(k < 1 or k > n_db for k in ks):
         raise ValueError(f"every k must be in 1..{n_db} (the database size)")
     if ties == "stable":
-        dist = q.shape[1] - q @ db.T
+        dist = q.shape[1] - _float(q) @ _float(db).T
         order = torch.sort(dist, dim=1, stable=True).indices
         hits = torch.cumsum(_relevance(ql, dl).gather(1, order).to(torch.float64), 1)
         rel_top = hits[:, [k - 1 for k in ks]]
@@ -322,6 +489,7 @@ def precision_recall_at_k(q_codes, db_codes, q_labels, db_labels, ks=None, ties:
         n, r = _histograms(q, db, ql, dl)
         rel_top = _relevant_in_top(n, r, ks, ties)
         total = r.sum(1).to(torch.float64)
+    _warn_no_relevant(total)
     kk = torch.tensor(ks, dtype=torch.float64)
     recall = torch.where(total[:, None] > 0, rel_top / total.clamp(min=1)[:, None], torch.zeros_like(rel_top))
     return {"k": np.array(ks), "precision": (rel_top / kk).mean(0).numpy(), "recall": recall.mean(0).numpy()}
@@ -336,6 +504,7 @@ def evaluate(q_codes, db_codes, q_labels, db_labels, topk: int = 1000, radius: i
         raise ValueError("evaluate() reports tie-free quantities; use mean_average_precision(ties='stable')")
     q, db, ql, dl = _prepare(q_codes, db_codes, q_labels, db_labels)
     n, r = _histograms(q, db, ql, dl)
+    _warn_no_relevant(r.sum(1))
     cum_n, cum_r = torch.cumsum(n, 1).to(torch.float64), torch.cumsum(r, 1).to(torch.float64)
     precision, _ = _pr_by_radius(cum_n, cum_r, r.sum(1).to(torch.float64))
     return {
