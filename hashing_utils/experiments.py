@@ -4,6 +4,7 @@
     res["metrics"]["map_all"], res["train_seconds"]
     q, db, yq, ydb = load_codes(res)                                    # redraw PR curves without training
     results = sweep(["csq", "lsh", "classifier"], "digits", bits=[16, 32], seeds=[0, 1], epochs=10)
+    results = sweep([...], executor=ProcessPoolExecutor(4))      # or dask: Client(...).get_executor()
 
 A configuration is (method, dataset, fast, split seed, bits, seed, epochs, backbone, val_fraction, the
 method's full hyperparameters and training settings with its defaults filled in) plus a fingerprint of the
