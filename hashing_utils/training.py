@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from . import metrics
 from .codes import binarize
+from .models import MLP, CentredProjection
 
 # at most this share of the free accelerator memory is used for a resident copy of the data
 RESIDENT_SHARE = 0.5
@@ -189,7 +190,8 @@ class Hasher:
     """A trained hash function: encode(x) -> int8 ±1 codes (n, K), computed on its device.
 
     input_shape: the shape of one training sample (e.g. (64,) or (1, 28, 28)); when known, encode checks x
-    against it. A model that flattens its input (an MLP) also takes x of any shape with as many values.
+    against it. A model that flattens its input (an MLP backbone, a fixed projection as in LSH/PCA/ITQ) also
+    takes x of another shape with as many values per sample; a CNN needs the shape it was trained on.
     """
 
     def __init__(self, method, model: torch.nn.Module, device, history: dict | None = None,
@@ -202,17 +204,21 @@ class Hasher:
         self.input_shape = None if input_shape is None else tuple(input_shape)
 
     @property
+    def _flattens(self) -> bool:
+        return isinstance(self.model, CentredProjection) or isinstance(getattr(self.model, "backbone", None), MLP)
+
+    @property
     def bits(self) -> int:
         return self.method.bits
 
     def continuous(self, x, batch_size: int = 1024) -> torch.Tensor:
         """The real-valued outputs u (n, K) before binarisation, on the CPU."""
-        x = check_input(x, self.input_shape, "x")
+        x = check_input(x, self.input_shape, "x", self._flattens)
         return forward_in_batches(self.model, x, self.device, batch_size)
 
     def encode(self, x, batch_size: int = 1024) -> torch.Tensor:
         """b = sgn(u) with 0 -> +1: int8 (n, K) on the CPU (binarised on the device; only the codes move)."""
-        x = check_input(x, self.input_shape, "x")
+        x = check_input(x, self.input_shape, "x", self._flattens)
         return encode_in_batches(self.model, x, self.device, batch_size)
 
     def evaluate(self, x_query, y_query, x_db, y_db, **kwargs) -> dict:
@@ -302,13 +308,14 @@ def _as_input(x, name: str = "X") -> torch.Tensor:
     return x
 
 
-def check_input(x, input_shape, name: str = "x") -> torch.Tensor:
-    """_as_input, then the shape of one sample against `input_shape` (None: not checked)."""
+def check_input(x, input_shape, name: str = "x", flattens: bool = False) -> torch.Tensor:
+    """_as_input, then the shape of one sample against `input_shape` (None: not checked). With `flattens`
+    (the model flattens its input) any shape with as many values per sample is accepted."""
     x = _as_input(x, name)
     if input_shape is None or tuple(x.shape[1:]) == tuple(input_shape):
         return x
-    if len(input_shape) == 1 and math.prod(x.shape[1:]) == math.prod(input_shape):
-        return x     # trained on flat vectors: the MLP flattens its input, so (n, 1, 8, 8) serves for (n, 64)
+    if (flattens or len(input_shape) == 1) and math.prod(x.shape[1:]) == math.prod(input_shape):
+        return x     # the same values per sample, and the model flattens them (or was trained on flat ones)
     want = ", ".join(str(s) for s in input_shape)
     raise ValueError(f"{name} has shape {tuple(x.shape)}, but this hasher was trained on samples of shape "
                      f"({want}): expected (n, {want})")

@@ -56,4 +56,5 @@ class ITQ(HashingMethod):
         model = CentredProjection(mean.float(), (w @ r).float())
         device = pick_device(device) if not isinstance(device, torch.device) else device
         return Hasher(method, model.to(device), device, {"quantisation_loss": losses, "rotation": r},
-                      {"method": cls.name, "bits": bits, "seed": seed, "iterations": iterations})
+                      {"method": cls.name, "bits": bits, "seed": seed, "iterations": iterations},
+                      input_shape=tuple(X.shape[1:]))

@@ -15,7 +15,8 @@ class LSH(HashingMethod):
     @classmethod
     def fit(cls, X, y=None, bits: int = 32, seed: int = 0, *, device=None, **training):
         """No training: `training` settings (epochs, lr, ...) that other methods take are accepted and unused."""
-        unknown = set(training) - {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress"}
+        unknown = set(training) - {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress",
+                            "amp", "data_on_device"}
         if unknown:
             raise TypeError(f"lsh: unknown argument(s) {sorted(unknown)}")
         x = _as_input(X, "X")

@@ -16,7 +16,8 @@ from ..training import Hasher, _as_input
 from .base import HashingMethod
 
 # settings that trained methods take: accepted and unused by the training-free ones (as in lsh)
-IGNORED = {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress"}
+IGNORED = {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress", "amp",
+           "data_on_device"}
 
 
 def check_fit_args(name: str, X, bits, training: dict) -> torch.Tensor:
@@ -24,7 +25,7 @@ def check_fit_args(name: str, X, bits, training: dict) -> torch.Tensor:
     unknown = set(training) - IGNORED
     if unknown:
         raise TypeError(f"{name}: unknown argument(s) {sorted(unknown)}")
-    x = _as_input(X).flatten(1).to(torch.float64)
+    x = _as_input(X, "X").flatten(1).to(torch.float64)
     if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or bits < 2:
         raise ValueError(f"{name}: bits must be an integer >= 2, got {bits!r}")
     if len(x) < 2:
@@ -83,4 +84,5 @@ class PCAHash(HashingMethod):
         model = CentredProjection(mean.float(), w.float())
         device = pick_device(device) if not isinstance(device, torch.device) else device
         return Hasher(method, model.to(device), device, {},
-                      {"method": cls.name, "bits": bits, "seed": seed, "rotate": rotate})
+                      {"method": cls.name, "bits": bits, "seed": seed, "rotate": rotate},
+                      input_shape=tuple(X.shape[1:]))     # X was checked by check_fit_args
