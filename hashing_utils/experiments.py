@@ -4,6 +4,7 @@
     res["metrics"]["map_all"], res["train_seconds"]
     q, db, yq, ydb = load_codes(res)                                    # redraw PR curves without training
     results = sweep(["csq", "lsh", "classifier"], "digits", bits=[16, 32], seeds=[0, 1], epochs=10)
+    results = sweep([...], executor=ProcessPoolExecutor(4))      # or dask: Client(...).get_executor()
 
 A configuration is (method, dataset, fast, split seed, bits, seed, epochs, backbone, val_fraction, the
 method's full hyperparameters and training settings with its defaults filled in) plus a fingerprint of the
@@ -492,7 +493,7 @@ def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,)
         except Exception as e:          # keep the runs that finished; say which failed at the end
             errors.append((k, e))
             continue
-        done[k] = _adopt(res, raw) if use_cache and raw is not None else res
+        done[k] = _adopt(res, raw, replace=refresh) if use_cache and raw is not None else res
         finished += keys.count(k)
         report(done[k], finished)
     if errors:
@@ -517,12 +518,13 @@ def _run_remote(job: dict) -> tuple[dict, bytes | None]:
     return res, (path.read_bytes() if job.get("cache", True) and path.exists() else None)
 
 
-def _adopt(res: dict, raw: bytes) -> dict:
-    """Store a worker's result in this process's cache (unless an equal key is there already: one result
-    per key) and return it with the local codes path; 'cached' says whether the worker read it or trained it."""
+def _adopt(res: dict, raw: bytes, replace: bool = False) -> dict:
+    """Store a worker's result in this process's cache (unless the key is there already: one result per key;
+    replace=True, after a refresh, stores it anyway) and return it with the local codes path; 'cached' says
+    whether the worker read it or trained it."""
     folder, key = cache_dir(), res["key"]
     with _key_lock(folder, key):
-        hit = _read_cached(key, folder, quiet=True)
+        hit = None if replace else _read_cached(key, folder, quiet=True)
         if hit is None:
             record = {k: v for k, v in res.items() if k not in ("cached", "codes_path", "codes_sha256")}
             _store(folder, record, raw)

@@ -53,6 +53,16 @@ def server(tmp_path):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            if self.path == "/cut-short.tar.gz":      # promises 100 kB, sends 100 bytes, hangs up
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"x" * 100)
+                self.close_connection = True
+                return
+            super().do_GET()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(www)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -132,7 +142,7 @@ def test_an_unpinned_archive_with_bad_contents_names_the_archive(server, tmp_pat
     assert _left_behind(tmp_path / "data") == ["wikipedia"]
 
 
-def test_unreachable_missing_and_offline_give_a_clear_error(server, tmp_path, online, monkeypatch):
+def test_unreachable_missing_cut_short_and_offline_give_a_clear_error(server, tmp_path, online, monkeypatch):
     _, base = server
     archive, expected = _release()
     with socket.socket() as s:          # a port nobody listens on
@@ -140,7 +150,8 @@ def test_unreachable_missing_and_offline_give_a_clear_error(server, tmp_path, on
         closed = s.getsockname()[1]
     data = tmp_path / "data"
     for url, match in ((f"http://127.0.0.1:{closed}/wiki.tar.gz", "refused|failed"),
-                       (f"{base}/missing.tar.gz", "404|Not Found")):
+                       (f"{base}/missing.tar.gz", "404|Not Found"),
+                       (f"{base}/cut-short.tar.gz", "IncompleteRead|failed")):
         with pytest.raises(dl.DownloadError, match=match) as err:
             dl.download_wikipedia(data, source=_source(url, archive, expected), log=lambda m: None)
         assert url in str(err.value) and str(data / "wikipedia") in str(err.value)

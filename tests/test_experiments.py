@@ -130,7 +130,7 @@ def _child_env(cache):
     """The environment of a child Python: this test's hashing_utils first on its path, the same cache."""
     import os
     env = {**os.environ, "HASHING_CACHE_DIR": str(cache), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     return env
 
 

@@ -25,7 +25,7 @@ def test_dask_sweep_equals_the_serial_sweep(tmp_path, monkeypatch):
     # The workers import the hashing_utils this test imported (a worktree on PYTHONPATH or an editable install),
     # keep a cache of their own (as on a cluster without a shared file system), and this process keeps another.
     monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "client"))
-    worker_env = {"PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]),
+    worker_env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
                   "HASHING_CACHE_DIR": str(tmp_path / "workers"), "OMP_NUM_THREADS": "1"}
     messages = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
