@@ -156,6 +156,15 @@ def measure_extraction(split, args, device, load) -> int:
     print(f"extraction {args.backbone} ({body.out_features}-d) on {device}, {torch.get_num_threads()} threads: "
           f"{n} images {tuple(x.shape[1:])} -> 224x224 in {sec:.1f} s = {sec / n * 1e4:.0f} s per 10,000 images "
           f"(extrapolated from {n}; load average at start {load})")
+    # a hash head's training time does not depend on the feature values: time it on (n_train, F) stand-ins
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(len(split.x_train), body.out_features, generator=g)
+    y = class_ids(split.y_train)
+    for m in ("csq", "itq"):
+        t0 = time.perf_counter()
+        ft.fit_on_features(m, feats, y, bits=64, epochs=args.epochs, head=args.head, device=device)
+        print(f"hash head {m} ({args.head}, 64 bits, {args.epochs} epochs) on {len(feats):,} x {body.out_features} "
+              f"features: {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -168,3 +168,19 @@ def test_list_file_errors(list_set, tmp_path):
     (broken / "images" / "test_1.png").unlink()
     with pytest.raises(FileNotFoundError, match="1 of the 3 images in test.txt"):
         hu.load_dataset("ms-coco", protocol=p, root=broken)
+
+
+def test_protocol_benchmark_runs_and_says_which_data(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "run_protocol.py"
+    spec = importlib.util.spec_from_file_location("run_protocol", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "p.csv"
+    assert mod.main(["--dataset", "fashion-mnist", "--fast", "--backbone", "pixels", "--methods", "itq",
+                     "--bits", "16", "--seeds", "0", "--out", str(out)]) == 0
+    md = out.with_suffix(".md").read_text()
+    assert "NOT CIFAR-10" in md and "not compared" in md and "comparable" in md
+    rows = out.read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("fashion-mnist,fast subset,cifar10")
