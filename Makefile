@@ -7,14 +7,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean
+.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[notebooks,test]"
-	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval; print('installed: torch', torch.__version__)"
+	$(BIN)/python -m pip install -e ".[notebooks,test,cluster]"
+	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
 ## executes every notebook headless in fast mode into build/workbook/, with build/workbook/RESULTS.md
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## full-mode data into data/: Wikipedia features from the SVCL release (SHA-256 verified), Fashion-MNIST via torchvision
+data: $(STAMP)
+	$(BIN)/python -m hashing_utils download all
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -1,4 +1,7 @@
-"""Command line: python -m hashing_utils train --method csq --dataset digits --bits 32 --seed 0 --json"""
+"""Command line:
+    python -m hashing_utils train --method csq --dataset digits --bits 32 --seed 0 --json
+    python -m hashing_utils download wikipedia|fashion-mnist|all [--dir FOLDER] [--force] [--archive FILE]
+"""
 from __future__ import annotations
 
 import argparse
@@ -61,7 +64,23 @@ def main(argv=None) -> int:
     t.add_argument("--param", action="append", metavar="KEY=VALUE", help="a method hyperparameter (repeatable)")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("methods", help="list the registered methods")
+    d = sub.add_parser("download", help="fetch a full data set from its original release, verified by SHA-256")
+    d.add_argument("name", choices=["wikipedia", "fashion-mnist", "all"])
+    d.add_argument("--dir", help="data folder to write into (default: the project's data/); Fashion-MNIST always "
+                                 "goes to the project's data/ through torchvision")
+    d.add_argument("--force", action="store_true", help="fetch again even if the file is there")
+    d.add_argument("--archive", help="Wikipedia: a copy of the release archive fetched by hand (verified and "
+                                     "converted like a download)")
     args = p.parse_args(argv)
+
+    if args.command == "download":
+        from hashing_utils.download import DownloadError, download
+        try:
+            download(args.name, data_dir=args.dir, force=args.force, archive=args.archive)
+        except (DownloadError, FileNotFoundError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
 
     if args.command == "methods":
         import hashing_utils as hu

@@ -2,6 +2,9 @@
 
 Codes are ±1 throughout. For b, b' in {-1, +1}^K the Hamming distance is d_H = (K - bᵀb') / 2,
 so a whole distance matrix is one matrix product.
+
+Codebooks are drawn on the CPU from a seeded generator, so the same seed gives the same codebook on every
+device; `device=` then moves the result once (a method's centres are made on its model's device).
 """
 from __future__ import annotations
 
@@ -82,41 +85,48 @@ def min_pairwise_distance(codes) -> int:
 
 
 def _check_bits(bits: int):
-    if not isinstance(bits, (int, np.integer)) or bits < 1:
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 1:
         raise ValueError(f"bits must be a positive integer, got {bits!r}")
 
 
-def hadamard_matrix(n: int) -> torch.Tensor:
+def _on(t: torch.Tensor, device) -> torch.Tensor:
+    return t if device is None else t.to(device)
+
+
+def hadamard_matrix(n: int, device=None) -> torch.Tensor:
     """Sylvester Hadamard matrix H_n (n a power of two), int8 ±1, rows mutually orthogonal."""
-    if n < 1 or n & (n - 1):
-        raise ValueError(f"a Sylvester Hadamard matrix needs a power of two, got {n}")
-    h = torch.ones(1, 1, dtype=torch.int8)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or n & (n - 1):
+        raise ValueError(f"a Sylvester Hadamard matrix needs a power of two (1, 2, 4, 8, ...), got {n!r}")
+    h = torch.ones(1, 1, dtype=torch.int8, device=device)
     while h.shape[0] < n:
         h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
     return h
 
 
-def hadamard_codebook(n_codes: int, bits: int) -> torch.Tensor:
+def hadamard_codebook(n_codes: int, bits: int, device=None) -> torch.Tensor:
     """First `n_codes` rows of [H_K; -H_K]: any two are K/2 apart (or K for a row and its negation).
 
-    Needs K a power of two and n_codes <= 2K.
+    Needs K a power of two and n_codes <= 2K (else ValueError; csq_centres falls back to balanced codes).
     """
     _check_bits(bits)
+    if bits & (bits - 1):
+        raise ValueError(f"bits={bits}: a Hadamard codebook needs a power of two (8, 16, 32, 64, ...); for other "
+                         "lengths use balanced_codebook or max_distance_codebook")
     if n_codes > 2 * bits:
         raise ValueError(f"a Hadamard codebook has at most 2K = {2 * bits} codes; {n_codes} asked")
-    h = hadamard_matrix(bits)
+    h = hadamard_matrix(bits, device=device)
     return torch.cat([h, -h], 0)[:n_codes].clone()
 
 
-def bernoulli_codebook(n_codes: int, bits: int, seed: int = 0) -> torch.Tensor:
+def bernoulli_codebook(n_codes: int, bits: int, seed: int = 0, device=None) -> torch.Tensor:
     """Independent Bernoulli(0.5) ±1 codes, int8 (n_codes, K)."""
     _check_bits(bits)
     g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 2, (n_codes, bits), generator=g) * 2 - 1).to(torch.int8)
+    return _on((torch.randint(0, 2, (n_codes, bits), generator=g) * 2 - 1).to(torch.int8), device)
 
 
 def balanced_codebook(n_codes: int, bits: int, seed: int = 0, min_distance: int | None = None,
-                      max_tries: int = 1000) -> torch.Tensor:
+                      max_tries: int = 1000, device=None) -> torch.Tensor:
     """Random codes with exactly K/2 entries equal to -1, redrawn until their minimum distance
     reaches `min_distance` (default: the best distance seen in `max_tries` draws is returned)."""
     _check_bits(bits)
@@ -130,14 +140,15 @@ def balanced_codebook(n_codes: int, bits: int, seed: int = 0, min_distance: int 
         if d > best_d:
             best, best_d = codes, d
         if min_distance is not None and d >= min_distance:
-            return codes
+            return _on(codes, device)
     if min_distance is not None:
         raise RuntimeError(f"no {n_codes} balanced {bits}-bit codes at distance >= {min_distance} "
                            f"in {max_tries} draws (best {best_d})")
-    return best
+    return _on(best, device)
 
 
-def max_distance_codebook(n_codes: int, bits: int, seed: int = 0, n_candidates: int = 2000) -> torch.Tensor:
+def max_distance_codebook(n_codes: int, bits: int, seed: int = 0, n_candidates: int = 2000,
+                          device=None) -> torch.Tensor:
     """Greedy max-min-distance codes: each new code is the random candidate farthest
     (in minimum Hamming distance) from the codes already chosen."""
     _check_bits(bits)
@@ -148,15 +159,25 @@ def max_distance_codebook(n_codes: int, bits: int, seed: int = 0, n_candidates: 
         j = int(torch.argmax(dmin))
         chosen.append(j)
         dmin = torch.minimum(dmin, (bits - cand @ cand[j]) / 2)
-    return cand[chosen].to(torch.int8)
+    return _on(cand[chosen].to(torch.int8), device)
 
 
-def csq_centres(n_classes: int, bits: int, seed: int = 0) -> torch.Tensor:
-    """CSQ's class centres: Hadamard rows when K is a power of two and C <= 2K, else random
-    balanced codes redrawn for a large minimum distance. int8 (C, K)."""
+def csq_centres(n_classes: int, bits: int, seed: int = 0, device=None) -> torch.Tensor:
+    """CSQ's class centres: Hadamard rows when K is a power of two and C <= 2K (any two K/2 apart), else
+    (e.g. K = 12 or 48, or more than 2K classes) the fallback of the CSQ paper: random balanced codes, the best
+    minimum distance of 200 seeded draws. int8 (C, K). ValueError when no draw gives C different centres
+    (too few bits for the classes): two classes would share a centre."""
+    _check_bits(bits)
     if bits & (bits - 1) == 0 and n_classes <= 2 * bits:
-        return hadamard_codebook(n_classes, bits)
-    return balanced_codebook(n_classes, bits, seed=seed, max_tries=200)
+        return hadamard_codebook(n_classes, bits, device=device)
+    if n_classes > math.comb(bits, bits // 2):
+        raise ValueError(f"bits={bits} has only {math.comb(bits, bits // 2)} balanced codes, fewer than the "
+                         f"{n_classes} classes: CSQ needs one centre per class; use more bits")
+    centres = balanced_codebook(n_classes, bits, seed=seed, max_tries=200)
+    if n_classes > 1 and min_pairwise_distance(centres) == 0:
+        raise ValueError(f"bits={bits}: no draw of {n_classes} balanced centres had them all different; use more "
+                         "bits (a power of two gives Hadamard centres)")
+    return _on(centres, device)
 
 
 def gilbert_varshamov_distance(n_codes: int, bits: int) -> int:

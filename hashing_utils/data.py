@@ -250,9 +250,19 @@ def load_fashion_fixture() -> dict:
 
 
 # ----------------------------------------------------------------------------- data sets
+def _check_count(arg: str, value, least: int = 1) -> None:
+    """TypeError unless `value` is an integer, ValueError unless it is >= least: loader arguments."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{arg} must be an integer, got {value!r}")
+    if value < least:
+        raise ValueError(f"{arg} must be >= {least}, got {value}")
+
+
 def load_digits(query_fraction: float = 0.2, seed: int = 0) -> RetrievalSplit:
     """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), no download.
     Query: a stratified `query_fraction` held out; train = database = the rest."""
+    if not (isinstance(query_fraction, (int, float)) and 0 < query_fraction < 1):
+        raise ValueError(f"query_fraction must be a number in (0, 1), got {query_fraction!r}")
     from sklearn.datasets import load_digits as _digits
     d = _digits()
     x = torch.as_tensor(d.data, dtype=torch.float32) / 16.0
@@ -293,6 +303,8 @@ def make_mosaics(images: torch.Tensor, labels: np.ndarray, n_mosaics: int, n_cla
 def load_digits_mosaic(n_train: int = 2000, n_query: int = 300, seed: int = 0) -> RetrievalSplit:
     """Multi-label mosaics of sklearn digits (16x16, flattened to 256). Query mosaics are built only from
     held-out digit images (the digits split's queries), train/database mosaics from the rest."""
+    _check_count("n_train", n_train)
+    _check_count("n_query", n_query)
     base = load_digits(seed=seed)
     to_img = lambda x: x.view(-1, 8, 8)
     xt, yt = make_mosaics(to_img(base.x_train), class_ids(base.y_train).numpy(), n_train, 10, seed=seed)
@@ -309,6 +321,10 @@ def load_torchvision_split(name: str, n_train_per_class: int = 500, n_query_per_
     """The CIFAR-style protocol on a torchvision set: queries = n_query_per_class per class from the
     official test set; training = n_train_per_class per class from the training set; database = the
     whole training set (training images included), or a seeded random n_db of it."""
+    _check_count("n_train_per_class", n_train_per_class)
+    _check_count("n_query_per_class", n_query_per_class)
+    if n_db is not None:
+        _check_count("n_db", n_db)
     (xtr, ytr), (xte, yte), classes = _load_torchvision(name)
     rng = np.random.default_rng(seed)
     q = _stratified_pick(yte, n_query_per_class, rng)
@@ -357,6 +373,11 @@ def load_dataset(name: str, fast: bool = False, seed: int = 0, protocol=None, **
     for MNIST and CIFAR the same sizes drawn from the full files; digits are small already and stay whole.
     protocol: a paper protocol ('cifar10', 'cifar10-1', 'cifar10-2', 'nus-wide-21', 'ms-coco', 'imagenet-100'),
     see hashing_utils/protocols.py; the split then carries the protocol's mAP@K."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a data set name (str), one of {DATASETS}; got {type(name).__name__}")
+    if not isinstance(fast, (bool, np.bool_)) and fast not in (0, 1):
+        raise TypeError(f"fast must be True or False, got {fast!r}")
+    _check_count("seed", seed, least=0)
     if protocol is not None:
         from .protocols import load_protocol
         return load_protocol(name, protocol, seed=seed, fast=fast, **kwargs)
@@ -433,6 +454,9 @@ def load_wikipedia() -> CrossModalSplit:
     """The standard Wikipedia protocol: the 2,173 training pairs are also the database, the 693 test pairs the
     queries. Image = 128-d SIFT bag-of-words (rows sum to 1), text = 10-d LDA topic proportions."""
     path = find_data_file(WIKIPEDIA_FILE)
+    if path is None and not _offline():     # the original release, SHA-256 verified (hashing_utils/download.py)
+        from .download import download_wikipedia
+        path = download_wikipedia()
     if path is None:
         raise _missing("Wikipedia", WIKIPEDIA_FILE)
     with np.load(path, allow_pickle=False) as d:
@@ -466,6 +490,8 @@ def load_digits_two_view(noise: float = 1.0, seed: int = 0) -> CrossModalSplit:
     part of the split, plus independent uniform noise U(0, noise) per pixel, clipped to [0, 1]. The two views of
     a pair share only the class. Split as hu.load_dataset('digits'): 359 query pairs held out, 1,438 training
     pairs = database. (It stands in for real image–text data when the Wikipedia file is absent.)"""
+    if not (isinstance(noise, (int, float)) and np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     base = load_digits(seed=seed)
     rng = np.random.default_rng(seed + 101)
     parts = {}

@@ -13,6 +13,14 @@ a GPU (their numbers differ only by floating-point rounding). Records live in $H
 build/cache/ in the project by default: <key>.json (config, metrics, times, environment, history) and
 <key>.npz (query and database codes as packed bits, with their labels).
 
+Nothing is lost on an interrupt, and concurrent writers share the cache safely: each file is written to a temp
+file of its own (unique per process and call) in the same folder, flushed, then renamed over the target
+(os.replace is atomic), the codes first and the record last, so a record on disk always has its codes. A
+record holds the SHA-256 of its codes file; a record without codes, or a JSON/npz that is truncated, corrupt
+or does not match, is a miss (with a warning), never a crash. A process that misses takes an exclusive lock
+on the key (flock on <cache>/.locks/<key>.lock, released by the OS if the process dies) and looks again before
+it trains, so two processes asking for the same key train it once and store one result.
+
 The "classifier as hash" reference (method name CLASSIFIER = "classifier"): the same backbone with a softmax
 head of C outputs trained by cross-entropy for the same epochs; the code of an input is the ±1 indicator
 of its predicted class (length C, one +1) and, as a second row "classifier-top2", of its two most probable
@@ -28,12 +36,19 @@ beat (Sablayrolles et al., "How should we evaluate supervised hashing?", ICASSP 
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import functools
 import hashlib
+import io
 import json
 import os
 import platform
+import threading
 import time
+import uuid
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -202,7 +217,8 @@ def environment(device=None) -> dict:
             "hashing_utils": __version__}
 
 
-def _save_codes(path: Path, codes: dict) -> None:
+def _codes_bytes(codes: dict) -> bytes:
+    """The codes file's bytes: ±1 codes as packed bits (with their widths), labels as uint8."""
     arrays = {}
     for k, v in codes.items():
         v = v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
@@ -211,9 +227,97 @@ def _save_codes(path: Path, codes: dict) -> None:
             arrays[k + "_bits"] = np.array(v.shape[1])
         else:
             arrays[k] = v.astype(np.uint8)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    # np.savez stamps each member with the current time; a fixed stamp makes equal codes equal bytes (so two
+    # processes that store the same run write the same file, and the record's SHA-256 fits either)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for k, v in arrays.items():
+            info = zipfile.ZipInfo(f"{k}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as f:
+                np.lib.format.write_array(f, np.asarray(v), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the whole new one, never a part: a temp
+    file in the same folder (a rename is atomic only within one file system), named by pid + a random tag so
+    that two writers never share one, flushed to disk, then os.replace. Killed mid-write, only the temp remains."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_CODE_ARRAYS = ("q_codes", "db_codes", "y_query", "y_db")
+
+
+def _check_codes(raw: bytes) -> None:
+    """Raise if the npz bytes are not a complete codes file (reading every array checks the zip's CRCs)."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+        missing = [k for k in _CODE_ARRAYS if k not in z.files]
+        if missing:
+            raise ValueError(f"missing arrays {missing}")
+        for k in z.files:
+            z[k]
+
+
+def _read_cached(key: str, folder: Path, quiet: bool = False) -> dict | None:
+    """The cached result of `key`, or None (a miss) when its record or codes are absent, unreadable or do
+    not belong together; a damaged entry gives a warning, not an error (it is trained and written again)."""
+    record_path, codes_path = folder / f"{key}.json", folder / f"{key}.npz"
+    if not record_path.exists() or not codes_path.exists():
+        return None
+    try:
+        res = json.loads(record_path.read_text())
+        if not isinstance(res, dict) or res.get("key") != key or "metrics" not in res:
+            raise ValueError("not a record of this key")
+        raw = codes_path.read_bytes()
+        digest = res.get("codes_sha256")           # absent in records written before it was kept
+        if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
+            raise ValueError("the codes file is not the one this record was written with")
+        _check_codes(raw)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        if not quiet:
+            warnings.warn(f"experiment cache: {record_path.name} / {codes_path.name} in {folder} is damaged "
+                          f"({type(e).__name__}: {e}); treated as a miss, the run is trained again",
+                          RuntimeWarning, stacklevel=3)
+        return None
+    return {**res, "cached": True, "codes_path": str(codes_path)}
+
+
+def _store(folder: Path, result: dict, raw_codes: bytes) -> None:
+    """Codes first, then the record (with the codes' SHA-256): a record on disk always has its codes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result["codes_sha256"] = hashlib.sha256(raw_codes).hexdigest()
+    _atomic_write(folder / f"{result['key']}.npz", raw_codes)
+    _atomic_write(folder / f"{result['key']}.json", json.dumps(result, indent=1, default=str).encode())
+
+
+@contextlib.contextmanager
+def _key_lock(folder: Path, key: str):
+    """An exclusive flock on <folder>/.locks/<key>.lock while a process trains and stores `key` (the OS drops
+    it when the process dies). Best effort: without fcntl (Windows) or a writable folder it does not lock,
+    and the atomic writes alone still keep every entry whole."""
+    try:
+        import fcntl
+        (folder / ".locks").mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".locks" / f"{key}.lock", "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_codes(result: dict, variant: str = "") -> tuple:
@@ -251,22 +355,36 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
                                hparams=hparams, backbone=backbone, val_fraction=val_fraction)
     key = config_key(config)
     folder = cache_dir()
-    record_path, codes_path = folder / f"{key}.json", folder / f"{key}.npz"
-    if cache and not refresh and record_path.exists() and codes_path.exists():
-        res = json.loads(record_path.read_text())
-        return {**res, "cached": True, "codes_path": str(codes_path)}
+    if cache and not refresh:
+        hit = _read_cached(key, folder)
+        if hit is not None:
+            return hit
+    if not cache:
+        result, _ = _train_and_encode(config, key, hparams, device, progress)
+        return {**result, "cached": False, "codes_path": str(folder / f"{key}.npz")}
+    folder.mkdir(parents=True, exist_ok=True)
+    with _key_lock(folder, key):
+        if not refresh:                 # another process may have stored it while this one waited
+            hit = _read_cached(key, folder, quiet=True)
+            if hit is not None:
+                return hit
+        result, raw = _train_and_encode(config, key, hparams, device, progress)
+        _store(folder, result, raw)
+    return {**result, "cached": False, "codes_path": str(folder / f"{key}.npz")}
 
+
+def _train_and_encode(config: dict, key: str, hparams, device, progress) -> tuple[dict, bytes]:
+    """Train one configuration and evaluate it: (the record, the codes file's bytes)."""
     from .devices import pick_device
+    method = config["method"]
     dev = pick_device(device) if not isinstance(device, torch.device) else device
-    split = _split(dataset, bool(fast), int(split_seed))
+    split = _split(config["dataset"], config["fast"], config["split_seed"])
     y_train = split.y_train if split.multi_label else class_ids(split.y_train)
-    kw = dict(seed=seed, device=dev, backbone=backbone, val_fraction=val_fraction, progress=progress,
-              **config["training"], **(hparams or {}))
+    kw = dict(seed=config["seed"], device=dev, backbone=config["backbone"], val_fraction=config["val_fraction"],
+              progress=progress, **config["training"], **(hparams or {}))
+    cls = ClassifierAsHash if method == CLASSIFIER else get_method(method)
     start = time.perf_counter()
-    if method == CLASSIFIER:
-        hasher = ClassifierAsHash.fit(split.x_train, y_train, bits=config["bits"], **kw)
-    else:
-        hasher = get_method(method).fit(split.x_train, y_train, bits=bits, **kw)
+    hasher = cls.fit(split.x_train, y_train, bits=config["bits"], **kw)
     train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -292,13 +410,7 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
     result.update({"train_seconds": train_seconds, "encode_seconds": encode_seconds,
                    "environment": environment(dev), "history": history,
                    "date": time.strftime("%Y-%m-%d %H:%M:%S")})
-    if cache:
-        folder.mkdir(parents=True, exist_ok=True)
-        _save_codes(codes_path, {**codes, "y_query": split.y_query, "y_db": split.y_db})
-        tmp = record_path.with_name(record_path.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=1, default=str))
-        os.replace(tmp, record_path)
-    return {**result, "cached": False, "codes_path": str(codes_path)}
+    return result, _codes_bytes({**codes, "y_query": split.y_query, "y_db": split.y_db})
 
 
 def reference_codes(method: str, dataset: str, bits: int = 32, *, fast: bool, seed: int = 0, device=None):
@@ -311,25 +423,111 @@ def reference_codes(method: str, dataset: str, bits: int = 32, *, fast: bool, se
 
 
 def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,), epochs=None, *,
-          fast: bool = False, hparams: dict | None = None, device=None, progress=None, **kwargs) -> list[dict]:
+          fast: bool = False, hparams: dict | None = None, device=None, progress=None, executor=None,
+          **kwargs) -> list[dict]:
     """run_experiment over methods × bits × seeds (the classifier once per seed: its code length is C).
-    hparams: {method: {name: value}} for per-method settings. progress: a callable(message) or None.
-    Returns the list of results in that order."""
+    hparams: {method: {name: value}} for per-method settings. progress: a callable(message) or None, called
+    as each run finishes. Returns the list of results in that order (the serial order, whatever the executor).
+
+    executor: None runs one after another in this process. Any concurrent.futures.Executor runs the runs
+    that the cache does not hold yet in parallel, one task per distinct configuration:
+    ProcessPoolExecutor(n) on one multi-core machine, dask.distributed's Client(...).get_executor() on a
+    cluster (or anything whose submit() returns a concurrent.futures.Future). A worker stores its run in its
+    own cache ($HASHING_CACHE_DIR there) and sends the record and the codes back; they are stored in this
+    process's cache too, so a shared cache folder and per-worker folders both end with every run here. The
+    numbers equal the serial sweep's: each run is the same seeded computation wherever it happens."""
     for m in methods_:
         _check_names(m, dataset)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (something with submit() returning a "
+                        f"Future), e.g. ProcessPoolExecutor(2) or dask's Client.get_executor(); got "
+                        f"{type(executor).__name__}")
+    if "progress" in kwargs or "executor" in kwargs:
+        raise TypeError("progress and executor are sweep()'s own arguments")
     hparams = hparams or {}
-    out = []
-    for m in methods_:
-        for b in ([None] if m == CLASSIFIER else bits):
-            for s in seeds:
-                res = run_experiment(m, dataset, 32 if b is None else b, s, epochs, fast=fast,
-                                     hparams=hparams.get(m), device=device, **kwargs)
-                if progress:
-                    progress(f"{m:>16} bits={res['config']['bits']:>3} seed={s} "
-                             f"mAP@all={res['metrics']['map_all']:.4f} train {res['train_seconds']:.1f}s"
-                             f"{' (cached)' if res['cached'] else ''}")
-                out.append(res)
-    return out
+    jobs = [dict(method=m, dataset=dataset, bits=32 if b is None else b, seed=s, epochs=epochs, fast=fast,
+                 hparams=hparams.get(m), device=device, **kwargs)
+            for m in methods_ for b in ([None] if m == CLASSIFIER else bits) for s in seeds]
+
+    def report(res, done=None):
+        if progress:
+            count = "" if done is None else f"[{done}/{len(jobs)}] "
+            c = res["config"]
+            progress(f"{count}{c['method']:>16} bits={c['bits']:>3} seed={c['seed']} "
+                     f"mAP@all={res['metrics']['map_all']:.4f} train {res['train_seconds']:.1f}s"
+                     f"{' (cached)' if res['cached'] else ''}")
+
+    if executor is None:
+        out = []
+        for job in jobs:
+            out.append(run_experiment(**job))
+            report(out[-1])
+        return out
+
+    # one task per distinct configuration the cache lacks (equal keys: LSH at any epochs, repeated entries)
+    keys = [config_key(experiment_config(j["method"], j["dataset"], j["bits"], j["seed"], j["epochs"],
+                                         fast=j["fast"], split_seed=j.get("split_seed", 0), hparams=j["hparams"],
+                                         backbone=j.get("backbone", "auto"),
+                                         val_fraction=j.get("val_fraction", 0.1))) for j in jobs]
+    use_cache, refresh = kwargs.get("cache", True), kwargs.get("refresh", False)
+    done: dict = {}
+    if use_cache and not refresh:
+        for k in dict.fromkeys(keys):
+            hit = _read_cached(k, cache_dir())
+            if hit is not None:
+                done[k] = hit
+    pending = {}
+    for job, k in zip(jobs, keys):
+        if k not in done and k not in pending.values():
+            pending[executor.submit(_run_remote, job)] = k
+    finished = len(jobs) - sum(keys.count(k) for k in set(pending.values()))
+    for k in dict.fromkeys(keys):
+        if k in done:
+            report(done[k], finished)
+    errors = []
+    for future in concurrent.futures.as_completed(pending):
+        k = pending[future]
+        try:
+            res, raw = future.result()
+        except Exception as e:          # keep the runs that finished; say which failed at the end
+            errors.append((k, e))
+            continue
+        done[k] = _adopt(res, raw) if use_cache and raw is not None else res
+        finished += keys.count(k)
+        report(done[k], finished)
+    if errors:
+        failed = [j for j, k in zip(jobs, keys) if k in dict(errors)]
+        names = ", ".join(f"{j['method']} bits={j['bits']} seed={j['seed']}" for j in failed)
+        raise RuntimeError(f"{len(errors)} of {len(pending)} runs failed ({names}); the others are in the "
+                           f"cache. First error: {errors[0][1]!r}") from errors[0][1]
+    return [done[k] for k in keys]
+
+
+# One run at a time per process: torch's and numba's thread pools must not be entered by two Python threads at
+# once (numba's workqueue layer aborts the process), so a thread-based executor (ThreadPoolExecutor, a Dask worker
+# with threads_per_worker > 1) runs its tasks one after another; processes are what run in parallel.
+_ONE_RUN_PER_PROCESS = threading.Lock()
+
+
+def _run_remote(job: dict) -> tuple[dict, bytes | None]:
+    """One sweep task on a worker: run_experiment there, then (record, codes file bytes) to send back."""
+    with _ONE_RUN_PER_PROCESS:
+        res = run_experiment(**job)
+    path = Path(res["codes_path"])
+    return res, (path.read_bytes() if job.get("cache", True) and path.exists() else None)
+
+
+def _adopt(res: dict, raw: bytes) -> dict:
+    """Store a worker's result in this process's cache (unless an equal key is there already: one result
+    per key) and return it with the local codes path; 'cached' says whether the worker read it or trained it."""
+    folder, key = cache_dir(), res["key"]
+    with _key_lock(folder, key):
+        hit = _read_cached(key, folder, quiet=True)
+        if hit is None:
+            record = {k: v for k, v in res.items() if k not in ("cached", "codes_path", "codes_sha256")}
+            _store(folder, record, raw)
+            hit = {**record, "codes_path": str(folder / f"{key}.npz")}
+    return {**hit, "cached": res["cached"]}
 
 
 def result_rows(results: list[dict], bits_for_classifier=None) -> list[dict]:

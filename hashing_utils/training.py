@@ -3,9 +3,14 @@
 The loop is seeded and device-agnostic. Each epoch it records the mean loss and, when a validation
 split is given, mAP@all of validation queries against the training set: a validation split carved
 from training data, never the query set.
+
+On an accelerator an in-memory training set that fits is copied to the device once (no host->device copy
+per minibatch), the minibatch order is drawn on the CPU (the same order on every device) and the loss is read
+back once per epoch, not once per step.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -16,56 +21,163 @@ from tqdm.auto import tqdm
 from . import metrics
 from .codes import binarize
 
+# at most this share of the free accelerator memory is used for a resident copy of the data
+RESIDENT_SHARE = 0.5
+
+
+def _nbytes(*tensors) -> int:
+    return sum(t.element_size() * t.numel() for t in tensors if t is not None)
+
+
+def resident_budget(device) -> int:
+    """Bytes of data this device can hold for training (the CPU: no limit, nothing is copied)."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return 1 << 62
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(RESIDENT_SHARE * free)
+    if device.type == "mps" and hasattr(torch.mps, "recommended_max_memory"):
+        return int(RESIDENT_SHARE * (torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()))
+    return 2 << 30      # other devices: 2 GiB
+
+
+def to_device_if_fits(device, *tensors, resident: bool | None = None):
+    """The tensors on `device` when they fit together in resident_budget(device) (resident=None), always
+    (True) or never (False: they stay where they are and minibatches are copied one by one).
+    Returns (tensors..., on_device: bool)."""
+    device = torch.device(device)
+    if resident is None:
+        resident = _nbytes(*tensors) <= resident_budget(device)
+    if not resident:
+        return (*tensors, False)
+    return (*(None if t is None else t.to(device) for t in tensors), True)
+
 
 @torch.no_grad()
-def forward_in_batches(model: torch.nn.Module, x: torch.Tensor, device, batch_size: int = 1024) -> torch.Tensor:
-    """model(x) in eval mode, batch by batch; (n, ...) -> (n, K) float32 on the CPU."""
+def forward_in_batches(model: torch.nn.Module, x: torch.Tensor, device, batch_size: int = 1024,
+                       on_device: bool = False) -> torch.Tensor:
+    """model(x) in eval mode, batch by batch; (n, ...) -> (n, K) float32, on the CPU (one copy at the end)
+    or, with on_device, left on `device`."""
     was_training = model.training
     model.eval()
-    out = [model(x[s:s + batch_size].to(device)).float().cpu() for s in range(0, len(x), batch_size)]
+    out = [model(x[s:s + batch_size].to(device)).float() for s in range(0, len(x), batch_size)]
     model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0)
+    u = torch.cat(out) if out else torch.empty(0, device=device)
+    return u if on_device else u.cpu()
+
+
+@torch.no_grad()
+def encode_in_batches(model: torch.nn.Module, x: torch.Tensor, device, batch_size: int = 1024) -> torch.Tensor:
+    """binarize(model(x)) computed on `device`; only the int8 codes (n, K) come back to the CPU."""
+    return binarize(forward_in_batches(model, x, device, batch_size, on_device=True)).cpu()
+
+
+def check_training_settings(epochs, batch_size, lr, weight_decay=0.0) -> None:
+    """ValueError/TypeError naming the setting when epochs, batch_size, lr or weight_decay is unusable."""
+    for name, value, least in (("epochs", epochs, 1), ("batch_size", batch_size, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        if value < least:
+            why = " (BatchNorm needs two samples per batch)" if name == "batch_size" else ""
+            raise ValueError(f"{name} must be >= {least}{why}, got {value}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+
+
+def amp_dtype(device, amp=True):
+    """The autocast dtype for amp=True on `device`: bfloat16 on CUDA GPUs that support it and on the CPU,
+    else float16 (which needs a gradient scaler). amp may also name the dtype: 'bfloat16' or 'float16'."""
+    device = torch.device(device)
+    if isinstance(amp, str):
+        if amp not in ("bfloat16", "float16"):
+            raise ValueError(f"amp must be True, False, 'bfloat16' or 'float16', got {amp!r}")
+        return getattr(torch, amp)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        return torch.bfloat16
+    if device.type == "mps":
+        return torch.float16
+    raise ValueError(f"amp=True: torch has no autocast for device {device.type!r}; use amp=False")
 
 
 def train_model(model, method, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0,
-                seed: int = 0, device=None, x_val=None, y_val=None, progress: bool = False) -> dict:
+                seed: int = 0, device=None, x_val=None, y_val=None, progress: bool = False, amp=False,
+                data_on_device: bool | None = None) -> dict:
     """Train `model` with `method.loss(u, y)` by mini-batch Adam (or the method's own optimiser).
 
     x: (n, ...) float32, y: (n, C) multi-hot. Returns the history
-    {'epoch': [...], 'loss': [...], 'val_map': [...], 'seconds': float}.
+    {'epoch': [...], 'loss': [...], 'val_map': [...], 'seconds': float, 'amp': None | dtype name,
+    'data_on_device': bool}.
+
+    data_on_device: None copies x and y to the device once when they fit (see to_device_if_fits), True always,
+    False copies each minibatch. The minibatch order comes from a CPU generator seeded with `seed`, so it is
+    the same on every device, and on the CPU every path gives the same bits.
+
+    amp: mixed precision (off by default). True runs the network's forward pass under torch.autocast in
+    bfloat16 where supported (CUDA GPUs with bf16, the CPU), else float16 with a torch.amp.GradScaler; a
+    string ('bfloat16', 'float16') picks the dtype. What it changes: matmuls and convolutions round to 8
+    (bf16) or 11 (fp16) significant bits, which is faster on GPUs with tensor cores and halves activation
+    memory; the weights, the optimiser state and the loss (computed in float32 from the outputs) stay
+    float32, and validation/encoding run in float32. Codes then differ from an amp=False run by rounding,
+    like a run on another device; on a CPU without bf16 units it is usually slower.
     """
     device = torch.device(device or "cpu")
+    check_training_settings(epochs, batch_size, lr, weight_decay)
     model.to(device)
     method.to(device)
     params = _param_groups(model, method, lr)
     opt = method.make_optimizer(params, lr=lr, weight_decay=weight_decay)
+    dtype = amp_dtype(device, amp) if amp else None
+    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    # labels for the validation metric stay on the CPU (the metrics run there)
+    y_metric = y.cpu()
+    y_val_metric = None if y_val is None else y_val.cpu()
+    xs, ys, on_device = to_device_if_fits(device, x, y, resident=data_on_device)
     gen = torch.Generator().manual_seed(seed)
-    history = {"epoch": [], "loss": [], "val_map": []}
+    history = {"epoch": [], "loss": [], "val_map": [], "amp": None if dtype is None else str(dtype)[6:],
+               "data_on_device": on_device}
     n = len(x)
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=method.name, disable=not progress, leave=False)
     for epoch in bar:
-        method.on_epoch_start(epoch, model, x, y, device)
+        method.on_epoch_start(epoch, model, xs, ys, device)
         model.train()
         order = torch.randperm(n, generator=gen)
-        total, batches = 0.0, 0
+        if on_device:
+            order = order.to(device)          # one small copy per epoch; minibatches are gathered on the device
+        losses = []
         for s in range(0, n, batch_size):
             idx = order[s:s + batch_size]
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            xb, yb = x[idx].to(device), y[idx].to(device)
-            loss = method.loss(model(xb), yb)
+            xb, yb = (xs[idx], ys[idx]) if on_device else (xs[idx].to(device), ys[idx].to(device))
+            if dtype is None:
+                loss = method.loss(model(xb), yb)
+            else:
+                with torch.autocast(device.type, dtype=dtype):
+                    u = model(xb)
+                loss = method.loss(u.float(), yb)          # the loss in float32
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach())
-            batches += 1
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            losses.append(loss.detach())
+        # one device->host copy per epoch; summing the float32 values as Python floats in order gives the same
+        # number as adding float(loss) after every step
         history["epoch"].append(epoch + 1)
-        history["loss"].append(total / max(batches, 1))
+        history["loss"].append(sum(torch.stack(losses).cpu().tolist()) / max(len(losses), 1) if losses else 0.0)
         if x_val is not None and len(x_val):
-            v = binarize(forward_in_batches(model, x_val, device))
-            t = binarize(forward_in_batches(model, x, device))
-            history["val_map"].append(metrics.mean_average_precision(v, t, y_val, y))
+            v = encode_in_batches(model, x_val, device)
+            t = encode_in_batches(model, xs, device)
+            history["val_map"].append(metrics.mean_average_precision(v, t, y_val_metric, y_metric))
             bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", val_map=f"{history['val_map'][-1]:.3f}")
         else:
             bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
@@ -86,15 +198,20 @@ def _param_groups(model, method, lr: float):
 
 
 class Hasher:
-    """A trained hash function: encode(x) -> int8 ±1 codes (n, K)."""
+    """A trained hash function: encode(x) -> int8 ±1 codes (n, K), computed on its device.
+
+    input_shape: the shape of one training sample (e.g. (64,) or (1, 28, 28)); when known, encode checks x
+    against it. A model that flattens its input (an MLP) also takes x of any shape with as many values.
+    """
 
     def __init__(self, method, model: torch.nn.Module, device, history: dict | None = None,
-                 settings: dict | None = None):
+                 settings: dict | None = None, input_shape: tuple | None = None):
         self.method = method
         self.model = model
         self.device = torch.device(device)
         self.history = history or {}
         self.settings = settings or {}
+        self.input_shape = None if input_shape is None else tuple(input_shape)
 
     @property
     def bits(self) -> int:
@@ -102,15 +219,17 @@ class Hasher:
 
     def continuous(self, x, batch_size: int = 1024) -> torch.Tensor:
         """The real-valued outputs u (n, K) before binarisation, on the CPU."""
-        return forward_in_batches(self.model, _as_input(x), self.device, batch_size)
+        x = check_input(x, self.input_shape, "x")
+        return forward_in_batches(self.model, x, self.device, batch_size)
 
     def encode(self, x, batch_size: int = 1024) -> torch.Tensor:
-        """b = sgn(u) with 0 -> +1: int8 (n, K)."""
-        return binarize(self.continuous(x, batch_size))
+        """b = sgn(u) with 0 -> +1: int8 (n, K) on the CPU (binarised on the device; only the codes move)."""
+        x = check_input(x, self.input_shape, "x")
+        return encode_in_batches(self.model, x, self.device, batch_size)
 
     def evaluate(self, x_query, y_query, x_db, y_db, **kwargs) -> dict:
         """metrics.evaluate on the codes of queries and database (mAP@all, mAP@1000, P@H<=2, tie bounds)."""
-        return metrics.evaluate(self.encode(x_query), self.encode(x_db), y_query, y_db, **kwargs)
+        return metrics.evaluate(self.encode(x_query), self.encode(x_db), _cpu(y_query), _cpu(y_db), **kwargs)
 
     def __repr__(self):
         return f"Hasher(method={self.method.name!r}, bits={self.bits}, device={self.device.type})"
@@ -120,13 +239,16 @@ class CrossModalHasher(Hasher):
     """A trained cross-modal hash function: one network per modality into one Hamming space.
 
     encode(x, modality="image"|"text") -> int8 ±1 (n, K). `method` may be None for baselines (CCA, LSH pairs).
+    input_shape: None or {modality: shape of one sample}.
     """
 
-    def __init__(self, method, models: dict, device, history: dict | None = None, settings: dict | None = None):
+    def __init__(self, method, models: dict, device, history: dict | None = None, settings: dict | None = None,
+                 input_shape: dict | None = None):
         if not models:
             raise ValueError("a CrossModalHasher needs one model per modality")
         super().__init__(method, nn.ModuleDict(models), device, history, settings)
         self.modalities = tuple(models)
+        self.input_shape = None if input_shape is None else {m: tuple(s) for m, s in input_shape.items()}
 
     @property
     def bits(self) -> int:
@@ -140,29 +262,65 @@ class CrossModalHasher(Hasher):
             raise ValueError(f"unknown modality {modality!r}; this hasher has {', '.join(self.modalities)}")
         return self.model[modality]
 
+    def _input(self, x, modality):
+        shape = None if self.input_shape is None else self.input_shape.get(modality)
+        return check_input(x, shape, f"x ({modality})")
+
     def continuous(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
         """The real-valued outputs (n, K) of `modality`'s network, before binarisation, on the CPU."""
-        return forward_in_batches(self._network(modality), _as_input(x), self.device, batch_size)
+        net = self._network(modality)
+        return forward_in_batches(net, self._input(x, modality), self.device, batch_size)
 
     def encode(self, x, modality=None, batch_size: int = 1024) -> torch.Tensor:
-        """b = sgn(u) with 0 -> +1 from `modality`'s network: int8 (n, K)."""
-        return binarize(self.continuous(x, modality, batch_size))
+        """b = sgn(u) with 0 -> +1 from `modality`'s network: int8 (n, K) on the CPU."""
+        net = self._network(modality)
+        return encode_in_batches(net, self._input(x, modality), self.device, batch_size)
 
     def evaluate(self, x_query, y_query, x_db, y_db, *, query_modality=None, db_modality=None, **kwargs) -> dict:
         """metrics.evaluate with queries encoded by `query_modality` and the database by `db_modality`."""
         return metrics.evaluate(self.encode(x_query, query_modality), self.encode(x_db, db_modality),
-                                y_query, y_db, **kwargs)
+                                _cpu(y_query), _cpu(y_db), **kwargs)
 
     def __repr__(self):
         name = self.settings.get("method", getattr(self.method, "name", "?"))
         return f"CrossModalHasher(method={name!r}, bits={self.bits}, modalities={self.modalities})"
 
 
-def _as_input(x) -> torch.Tensor:
+def _cpu(y):
+    return y.cpu() if isinstance(y, torch.Tensor) else y
+
+
+def _as_input(x, name: str = "X") -> torch.Tensor:
+    """x as a float32 tensor (n, d) or (n, c, h, w); TypeError/ValueError naming `name` for anything else,
+    including NaN or inf values (they would train or encode silently into meaningless codes)."""
     if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            raise TypeError(f"{name} must be a numeric array, got an array of Python objects")
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"inputs must be a torch tensor or numpy array, got {type(x).__name__}")
+        raise TypeError(f"{name} must be a torch tensor or numpy array, got {type(x).__name__}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     if x.ndim < 2:
-        raise ValueError(f"inputs must be (n, d) or (n, c, h, w); got shape {tuple(x.shape)}")
-    return x.to(torch.float32)
+        raise ValueError(f"{name} must be (n, d) or (n, c, h, w); got shape {tuple(x.shape)}")
+    x = x.to(torch.float32)
+    if x.is_floating_point() and len(x) and x.numel():
+        finite = torch.isfinite(x.reshape(len(x), -1)).all(1)
+        if not bool(finite.all()):
+            rows = (~finite).nonzero().flatten()
+            kind = "NaN" if bool(torch.isnan(x[rows]).any()) else "inf"
+            raise ValueError(f"{name} contains {kind} values ({len(rows)} of {len(x)} rows, first row "
+                             f"{int(rows[0])}); replace or drop them before training or encoding")
+    return x
+
+
+def check_input(x, input_shape, name: str = "x") -> torch.Tensor:
+    """_as_input, then the shape of one sample against `input_shape` (None: not checked)."""
+    x = _as_input(x, name)
+    if input_shape is None or tuple(x.shape[1:]) == tuple(input_shape):
+        return x
+    if len(input_shape) == 1 and math.prod(x.shape[1:]) == math.prod(input_shape):
+        return x     # trained on flat vectors: the MLP flattens its input, so (n, 1, 8, 8) serves for (n, 64)
+    want = ", ".join(str(s) for s in input_shape)
+    raise ValueError(f"{name} has shape {tuple(x.shape)}, but this hasher was trained on samples of shape "
+                     f"({want}): expected (n, {want})")

@@ -59,3 +59,25 @@ def test_bad_codes_raise():
         codes.as_pm1([[1, -1]])
     with pytest.raises(ValueError, match="only -1 and \\+1"):
         codes.pack_bits(np.array([[1, 2]]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: codes.hadamard_codebook(6, 8, device=d),
+    lambda d: codes.bernoulli_codebook(6, 8, seed=3, device=d),
+    lambda d: codes.balanced_codebook(6, 8, seed=3, max_tries=5, device=d),
+    lambda d: codes.max_distance_codebook(6, 8, seed=3, n_candidates=50, device=d),
+    lambda d: codes.csq_centres(6, 12, seed=3, device=d),
+])
+def test_codebooks_are_drawn_on_the_cpu_and_placed_on_the_device(make):
+    on_cpu, on_meta = make(None), make("meta")
+    assert on_meta.device.type == "meta" and on_meta.shape == on_cpu.shape and on_meta.dtype == torch.int8
+    assert torch.equal(make(None), on_cpu)          # seeded: the same codebook whatever the device
+
+
+def test_csq_centres_fall_back_to_balanced_codes_or_refuse():
+    h = codes.csq_centres(10, 16)
+    assert torch.equal(h, codes.hadamard_codebook(10, 16))
+    c = codes.csq_centres(10, 12, seed=0)           # not a power of two: balanced random centres, all different
+    assert (c.sum(1) == 0).all() and codes.min_pairwise_distance(c) > 0
+    with pytest.raises(ValueError, match="bits=6 has only 20 balanced codes, fewer than the 21 classes"):
+        codes.csq_centres(21, 6)

@@ -119,3 +119,157 @@ def test_benchmark_runner_writes_csv_and_markdown(cache, tmp_path):
     assert "run_benchmark.py --dataset digits" in md and f"torch {torch.__version__}" in md and " ± " in md
     with pytest.raises(ValueError, match="cross-modal"):
         mod.main(["--dataset", "digits", "--methods", "dchml", "--out", str(out)])
+
+
+# ----------------------------------------------------------------------------- nothing lost on interrupt
+PACKAGE_ROOT = Path(hu.__file__).resolve().parent.parent
+SWEEP = dict(methods_=["csq"], dataset="digits", bits=[8, 16, 32], seeds=[0], epochs=2, fast=True, device="cpu")
+
+
+def _child_env(cache):
+    """The environment of a child Python: this test's hashing_utils first on its path, the same cache."""
+    import os
+    env = {**os.environ, "HASHING_CACHE_DIR": str(cache), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
+    return env
+
+
+def _entries(cache):
+    """{key: (json exists, npz exists)} of the finished entries, and the leftover temp files."""
+    names = [p.name for p in cache.iterdir() if p.is_file()] if cache.exists() else []
+    keys = {n.split(".")[0] for n in names if not n.startswith(".")}
+    return {k: ((cache / f"{k}.json").exists(), (cache / f"{k}.npz").exists()) for k in keys}, \
+        [n for n in names if n.endswith(".tmp")]
+
+
+def test_damaged_cache_entries_are_misses_with_a_warning(cache):
+    first = hx.run_experiment("lsh", "digits", bits=16, seed=0)
+    record, codes = cache / f"{first['key']}.json", cache / f"{first['key']}.npz"
+    assert json.loads(record.read_text())["codes_sha256"]
+    good_record, good_codes = record.read_bytes(), codes.read_bytes()
+    other = hx.run_experiment("lsh", "digits", bits=16, seed=1)        # a valid codes file of another key
+    damages = {
+        "truncated JSON": lambda: record.write_bytes(good_record[: len(good_record) // 2]),
+        "JSON of another key": lambda: record.write_bytes((cache / f"{other['key']}.json").read_bytes()),
+        "truncated npz": lambda: codes.write_bytes(good_codes[: len(good_codes) // 2]),
+        "flipped byte in npz": lambda: codes.write_bytes(good_codes[:200] + bytes([good_codes[200] ^ 0xFF])
+                                                         + good_codes[201:]),
+        "npz of another key": lambda: codes.write_bytes((cache / f"{other['key']}.npz").read_bytes()),
+    }
+    for what, damage in damages.items():
+        record.write_bytes(good_record), codes.write_bytes(good_codes)
+        damage()
+        with pytest.warns(RuntimeWarning, match="damaged.*treated as a miss"):
+            again = hx.run_experiment("lsh", "digits", bits=16, seed=0)
+        assert not again["cached"], what
+        assert again["metrics"] == first["metrics"], what
+        assert hx.run_experiment("lsh", "digits", bits=16, seed=0)["cached"], f"{what}: not written again"
+    # a record whose codes are gone is a plain miss (the codes are written first, so only a deletion does it)
+    codes.unlink()
+    assert not hx.run_experiment("lsh", "digits", bits=16, seed=0)["cached"]
+    # stray temp files of a killed writer do not count as entries and do not disturb
+    (cache / f".{first['key']}.json.999.deadbeef.tmp").write_text("{")
+    assert hx.run_experiment("lsh", "digits", bits=16, seed=0)["cached"]
+
+
+def test_a_killed_sweep_resumes_from_the_runs_that_finished(cache):
+    import signal
+    import subprocess
+    import sys
+    script = ("import sys, hashing_utils.experiments as hx\n"
+              f"hx.sweep(**{SWEEP!r}, progress=lambda m: print('FINISHED', m, flush=True))\n"
+              "print('SWEEP DONE', flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env=_child_env(cache), cwd=PACKAGE_ROOT)
+    lines = []
+    for line in child.stdout:          # SIGKILL as soon as the first run has finished: no clean-up runs
+        lines.append(line)
+        if line.startswith("FINISHED"):
+            child.send_signal(signal.SIGKILL)
+            break
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, lines
+    entries, _ = _entries(cache)
+    finished = [k for k, (has_json, has_npz) in entries.items() if has_json and has_npz]
+    assert 1 <= len(finished) < 3, entries          # the first run is on disk, the sweep was cut short
+    assert all(hx._read_cached(k, cache) is not None for k in finished)     # and every record on disk is whole
+
+    trained = []
+    real_fit = hu.get_method("csq").fit.__func__
+    def counting_fit(cls, X, y, bits=32, **kw):
+        trained.append(bits)
+        return real_fit(cls, X, y, bits=bits, **kw)
+    import unittest.mock
+    with unittest.mock.patch.object(hu.get_method("csq"), "fit", classmethod(counting_fit)):
+        results = hx.sweep(**SWEEP)
+    assert [r["cached"] for r in results] == [r["key"] in finished for r in results]
+    assert sorted(trained) == sorted(r["config"]["bits"] for r in results if r["key"] not in finished)
+    assert results[0]["cached"] and len(trained) == 3 - len(finished)
+
+
+@pytest.mark.parametrize("lock", [True, False], ids=["locked", "lock-disabled"])
+def test_two_processes_writing_the_same_key_leave_one_whole_record(cache, lock):
+    import subprocess
+    import sys
+    # both children import first, then start the same run at the same moment (a line on stdin is the signal)
+    script = ("import contextlib, json, sys, hashing_utils.experiments as hx\n"
+              + ("" if lock else "hx._key_lock = lambda folder, key: contextlib.nullcontext()\n")
+              + "hx.experiment_config('csq', 'digits', 16, 0, 1, fast=True)\n"   # loads the data before the start
+              "print('READY', flush=True); sys.stdin.readline()\n"
+              "r = hx.run_experiment('csq', 'digits', bits=16, seed=0, epochs=1, fast=True, device='cpu')\n"
+              "print(json.dumps({'key': r['key'], 'cached': r['cached'], 'metrics': r['metrics']}))\n")
+    children = [subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 text=True, env=_child_env(cache), cwd=PACKAGE_ROOT) for _ in range(2)]
+    for c in children:
+        assert c.stdout.readline().strip() == "READY"
+    for c in children:
+        c.stdin.write("go\n")
+        c.stdin.flush()
+    outs = [json.loads(c.communicate(timeout=120)[0].strip().splitlines()[-1]) for c in children]
+    assert all(c.returncode == 0 for c in children)
+    assert outs[0]["key"] == outs[1]["key"] and outs[0]["metrics"] == outs[1]["metrics"]
+    if lock:        # the second waits for the first's lock, then reads its run: trained once
+        assert sorted(o["cached"] for o in outs) == [False, True]
+    entries, temps = _entries(cache)
+    assert entries == {outs[0]["key"]: (True, True)} and temps == []
+    hit = hx._read_cached(outs[0]["key"], cache)
+    assert hit is not None and hit["metrics"] == outs[0]["metrics"]
+
+
+def test_sweep_on_an_executor_keeps_the_serial_order_and_one_task_per_key(cache):
+    from concurrent.futures import ThreadPoolExecutor
+    sweep = dict(methods_=["lsh", "csq"], dataset="digits", bits=[8, 16], seeds=[0], epochs=1, fast=True,
+                 device="cpu")
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(args[0]["method"])
+            return super().submit(fn, *args, **kwargs)
+
+    messages = []
+    with Counting(2) as pool:
+        # lsh twice with different epochs: one configuration (LSH does not train), one task
+        parallel = hx.sweep(**{**sweep, "methods_": ["lsh", "csq", "lsh"]}, executor=pool, progress=messages.append)
+    assert sorted(submitted) == ["csq", "csq", "lsh", "lsh"]
+    assert [r["config"]["method"] for r in parallel] == ["lsh"] * 2 + ["csq"] * 2 + ["lsh"] * 2
+    assert parallel[0]["key"] == parallel[4]["key"] and len(messages) == 4
+    serial = hx.sweep(**sweep)               # now all cached: the same records, in the same order
+    assert [r["key"] for r in serial] == [r["key"] for r in parallel[:4]]
+    assert [r["metrics"] for r in serial] == [r["metrics"] for r in parallel[:4]]
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        hx.sweep(**sweep, executor="dask")
+
+
+def test_a_failing_run_on_an_executor_names_itself_and_keeps_the_others(cache, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    real = hx._run_remote
+
+    def failing(job):
+        if job["bits"] == 16:
+            raise RuntimeError("worker lost")
+        return real(job)
+    monkeypatch.setattr(hx, "_run_remote", failing)
+    with ThreadPoolExecutor(2) as pool, pytest.raises(RuntimeError, match=r"1 of 2 runs failed \(lsh bits=16"):
+        hx.sweep(["lsh"], "digits", bits=[8, 16], executor=pool)
+    assert hx.run_experiment("lsh", "digits", bits=8, seed=0)["cached"]

@@ -7,7 +7,9 @@ from .base import HashingMethod
 
 
 class CSQ(HashingMethod):
-    """Pull every tanh output toward its class's hash centre (Hadamard rows when C <= 2K).
+    """Pull every tanh output toward its class's hash centre (Hadamard rows when K is a power of two and
+    C <= 2K; otherwise, e.g. K = 12 or 48, random balanced codes, as in the paper: see codes.csq_centres;
+    too few bits for C different centres is a ValueError).
 
     Hyperparameters: quant_weight λ (the paper uses 1e-4 ... 0.05 depending on the backbone; 1e-4 here).
     """
@@ -16,8 +18,8 @@ class CSQ(HashingMethod):
     defaults = {"quant_weight": 1e-4}
 
     def setup(self, model, x, y, device):
-        self.register_buffer("class_centres", csq_centres(self.n_classes, self.bits, self.seed).float().to(device))
-        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1)[0].float().to(device))
+        self.register_buffer("class_centres", csq_centres(self.n_classes, self.bits, self.seed, device=device).float())
+        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1, device=device)[0].float())
 
     def loss(self, u, y):
         centres = sample_centres(y, self.class_centres, self.tie_breaker)

@@ -24,12 +24,12 @@ from torch import nn
 from .. import metrics
 from ..codes import binarize
 from ..data import to_multi_hot
-from ..devices import pick_device, seed_everything
+from ..devices import fork_rng, pick_device, seed_everything
 from ..losses.dchml import (coupling_loss, margin_dynamic_softmax_loss, proxy_code_loss, quantization_loss,
                             shared_codes)
 from ..models import MLP, HashingModel
-from ..training import CrossModalHasher, _as_input, forward_in_batches
-from .base import HashingMethod, validation_split
+from ..training import CrossModalHasher, _as_input, check_training_settings, forward_in_batches, to_device_if_fits
+from .base import HashingMethod, check_bits, validation_split
 
 MODALITIES = ("image", "text")
 
@@ -103,8 +103,9 @@ class DCHML(HashingMethod):
 
     def setup_proxies(self, device) -> None:
         h = self.hparams
-        proxies, losses = train_proxy_codes(self.n_classes, self.bits, self.seed, h["proxy_steps"], h["proxy_lr"],
-                                            h["proxy_alpha"], h["proxy_beta"])
+        with fork_rng(device):      # train_proxy_codes forks the CPU generator; this keeps the GPU's stream too
+            proxies, losses = train_proxy_codes(self.n_classes, self.bits, self.seed, h["proxy_steps"], h["proxy_lr"],
+                                                h["proxy_alpha"], h["proxy_beta"])
         self.register_buffer("proxies", proxies.to(device))
         self.proxy_losses = losses
 
@@ -121,13 +122,15 @@ class DCHML(HashingMethod):
     @classmethod
     def fit(cls, X, y, bits: int = 32, seed: int = 0, *, epochs=None, lr=None, batch_size=None,
             weight_decay=None, device=None, backbone: str = "mlp", val_fraction: float = 0.1,
-            progress: bool = False, **hparams) -> "CrossModalHasher":
+            progress: bool = False, data_on_device: bool | None = None, **hparams) -> "CrossModalHasher":
         """X = (X_image, X_text): two arrays with one row per pair (row i of each is the same item);
-        y: (n,) class ids or (n, C) multi-hot. Returns a CrossModalHasher."""
+        y: (n,) class ids or (n, C) multi-hot. Returns a CrossModalHasher. data_on_device: see
+        training.train_model (the two views, codes and labels stay on the device for the whole fit)."""
         if not (isinstance(X, (tuple, list)) and len(X) == 2):
             raise ValueError("dchml is cross-modal: pass X = (X_image, X_text), two arrays with one row per "
                              f"pair; got {type(X).__name__}")
-        xs = {m: _as_input(x).flatten(1) for m, x in zip(MODALITIES, X)}
+        check_bits(bits)
+        xs = {m: _as_input(x, f"X_{m}").flatten(1) for m, x in zip(MODALITIES, X)}
         if len(xs["image"]) != len(xs["text"]):
             raise ValueError(f"X_image has {len(xs['image'])} rows but X_text has {len(xs['text'])}; "
                              "row i of each must be the same pair")
@@ -142,11 +145,15 @@ class DCHML(HashingMethod):
             raise ValueError(f"dchml uses one MLP per modality on feature vectors; backbone {backbone!r} "
                              "is not supported")
         tr = cls.training_settings(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay)
+        check_training_settings(tr["epochs"], tr["batch_size"], tr["lr"], tr["weight_decay"])
         device = pick_device(device) if not isinstance(device, torch.device) else device
         seed_everything(seed)
         idx_tr, y_tr, idx_val, y_val = validation_split(torch.arange(len(y)), y, val_fraction, seed)
         x_tr = {m: x[idx_tr] for m, x in xs.items()}
         x_val = None if idx_val is None else {m: x[idx_val] for m, x in xs.items()}
+        # both views and the labels on the device once, when they fit (the per-modality networks read them there)
+        *placed, on_device = to_device_if_fits(device, x_tr["image"], x_tr["text"], y_tr, resident=data_on_device)
+        xd = dict(zip(MODALITIES, placed[:2])) if on_device else x_tr
 
         method = cls(bits, y.shape[1], seed=seed, **hparams)
         h = method.hparams
@@ -156,7 +163,7 @@ class DCHML(HashingMethod):
                 for m in MODALITIES}
         y_dev = y_tr.to(device)
         # B_i = sgn(Σ_{j∈Γ_i} c_j): the codes start where the proxies say the pair belongs
-        b_shared = binarize(y_tr @ method.proxies.cpu()).float()
+        b_shared = binarize(y_tr @ method.proxies.cpu()).float().to(device)
         codes = {m: None for m in MODALITIES}
         history = {"epoch": [], "loss": [], "loss_image": [], "loss_text": [], "val_map": [],
                    "val_map_i2t": [], "val_map_t2i": []}
@@ -164,34 +171,35 @@ class DCHML(HashingMethod):
         n, bs = len(y_tr), tr["batch_size"]
         start = time.perf_counter()
         for epoch in range(tr["epochs"]):
-            u_all = {m: torch.tanh(forward_in_batches(models[m], x_tr[m], device)) for m in MODALITIES}
+            u_all = {m: torch.tanh(forward_in_batches(models[m], xd[m], device, on_device=True)) for m in MODALITIES}
             for m, other in (("image", "text"), ("text", "image")):     # the two networks in turns
                 model = models[m]
                 model.train()
-                order = torch.randperm(n, generator=gen)
-                total, batches = 0.0, 0
+                order = torch.randperm(n, generator=gen)      # drawn on the CPU: the same on every device
+                order_dev = order.to(device)
+                losses = []
                 for s in range(0, n, bs):
-                    idx = order[s:s + bs]
+                    idx, idx_dev = order[s:s + bs], order_dev[s:s + bs]
                     if len(idx) < 2:  # BatchNorm needs two samples
                         continue
-                    u = torch.tanh(model(x_tr[m][idx].to(device)))
-                    loss = method.loss(u, y_dev[idx.to(device)], b_shared[idx].to(device),
-                                       u_all[other][idx].to(device))
+                    xb = xd[m][idx_dev] if on_device else xd[m][idx].to(device)
+                    u = torch.tanh(model(xb))
+                    loss = method.loss(u, y_dev[idx_dev], b_shared[idx_dev], u_all[other][idx_dev])
                     opts[m].zero_grad(set_to_none=True)
                     loss.backward()
                     opts[m].step()
-                    total += float(loss.detach())
-                    batches += 1
-                history[f"loss_{m}"].append(total / max(batches, 1))
-                u_all[m] = torch.tanh(forward_in_batches(model, x_tr[m], device))
+                    losses.append(loss.detach())
+                # one read-back per pass; the Python sum of the float32 values equals adding float(loss) per step
+                history[f"loss_{m}"].append(sum(torch.stack(losses).cpu().tolist()) / len(losses) if losses else 0.0)
+                u_all[m] = torch.tanh(forward_in_batches(model, xd[m], device, on_device=True))
                 codes[m] = binarize(u_all[m])
             b_shared = shared_codes(codes["image"], codes["text"], u_all["image"], u_all["text"])
             history["epoch"].append(epoch + 1)
             history["loss"].append(history["loss_image"][-1] + history["loss_text"][-1])
             if x_val is not None:
                 vq = {m: binarize(forward_in_batches(models[m], x_val[m], device)) for m in MODALITIES}
-                i2t = metrics.mean_average_precision(vq["image"], codes["text"], y_val, y_tr)
-                t2i = metrics.mean_average_precision(vq["text"], codes["image"], y_val, y_tr)
+                i2t = metrics.mean_average_precision(vq["image"], codes["text"].cpu(), y_val, y_tr)
+                t2i = metrics.mean_average_precision(vq["text"], codes["image"].cpu(), y_val, y_tr)
                 history["val_map_i2t"].append(i2t)
                 history["val_map_t2i"].append(t2i)
                 history["val_map"].append((i2t + t2i) / 2)
@@ -203,7 +211,8 @@ class DCHML(HashingMethod):
         history["proxy_loss"] = method.proxy_losses
         settings = {"method": cls.name, "bits": bits, "seed": seed, "backbone": "mlp", "val_fraction": val_fraction,
                     **tr, **h}
-        return CrossModalHasher(method, models, device, history, settings)
+        return CrossModalHasher(method, models, device, history, settings,
+                                input_shape={m: tuple(x.shape[1:]) for m, x in xs.items()})
 
 
 __all__ = ["DCHML", "CrossModalHasher", "Standardize", "modality_network", "category_network", "train_proxy_codes",

@@ -56,7 +56,8 @@ class DCWH(HashingMethod):
     @torch.no_grad()
     def update_centres(self, model, x, y, device) -> None:
         """Step 2 of the alternation: the network fixed (eval mode), μ_c := mean of u over class c."""
-        u = forward_in_batches(model, x, device).to(self.centres.device)
+        # on the device: x is already there when the training data are resident
+        u = forward_in_batches(model, x, device, on_device=True).to(self.centres.device)
         self.centres.copy_(class_means(u, y.to(u.device), self.n_classes, previous=self.centres))
 
     def on_epoch_start(self, epoch, model, x, y, device):

@@ -18,10 +18,13 @@ class LSH(HashingMethod):
         unknown = set(training) - {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress"}
         if unknown:
             raise TypeError(f"lsh: unknown argument(s) {sorted(unknown)}")
-        x = _as_input(X).flatten(1)
+        x = _as_input(X, "X")
+        shape = tuple(x.shape[1:])
+        x = x.flatten(1)
         method = cls(bits, 0 if y is None else 1, seed=seed)
         g = torch.Generator().manual_seed(seed)
         # sign-random-projection LSH (Charikar 2002) on centred inputs: W ~ N(0, 1)^(d x K)
         model = CentredProjection(x.mean(0), torch.randn(x.shape[1], bits, generator=g))
         device = pick_device(device) if not isinstance(device, torch.device) else device
-        return Hasher(method, model.to(device), device, {}, {"method": "lsh", "bits": bits, "seed": seed})
+        return Hasher(method, model.to(device), device, {}, {"method": "lsh", "bits": bits, "seed": seed},
+                      input_shape=shape)

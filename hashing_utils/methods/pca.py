@@ -16,7 +16,8 @@ from ..training import Hasher, _as_input
 from .base import HashingMethod
 
 # settings that trained methods take: accepted and unused by the training-free ones (as in lsh)
-IGNORED = {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress"}
+IGNORED = {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress", "amp",
+           "data_on_device"}
 
 
 def check_fit_args(name: str, X, bits, training: dict) -> torch.Tensor:

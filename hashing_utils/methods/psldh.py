@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from ..codes import binarize
+from ..devices import fork_rng
 from ..losses.psldh import category_code_loss, psldh_loss
 from .base import HashingMethod
 
@@ -24,17 +25,18 @@ def fit_category_codes(n_classes: int, bits: int, alpha: float = 0.05, beta: flo
                        lr: float = 1e-3, seed: int = 0, device="cpu", return_history: bool = False):
     """Train the category hashing network on L_cat and return the ±1 category codes (C, K) int8
     (and the loss per iteration when return_history). Adam, see PSLDH.__doc__."""
-    with torch.random.fork_rng(devices=[]):
+    with fork_rng(device):         # manual_seed reseeds the GPU too: fork its generator as well
         torch.manual_seed(seed)
         net = CategoryNet(n_classes, bits).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    history = []
+    losses = []
     for _ in range(iters):
         loss = category_code_loss(net(), alpha, beta)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        history.append(float(loss.detach()))
+        losses.append(loss.detach())       # read back once at the end, not once per step
+    history = torch.stack(losses).cpu().tolist() if losses else []
     with torch.no_grad():
         codes = binarize(net().cpu())
     return (codes, history) if return_history else codes

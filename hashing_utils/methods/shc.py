@@ -8,7 +8,9 @@ from torch import nn
 
 from ..codes import (balanced_codebook, bernoulli_codebook, gilbert_varshamov_distance, hadamard_codebook,
                      max_distance_codebook, min_pairwise_distance)
+from ..devices import fork_rng
 from ..losses.shc import class_similarity, optimise_semantic_centres, shc_loss
+from ..training import forward_in_batches
 from .base import HashingMethod
 
 
@@ -55,11 +57,14 @@ class SHC(HashingMethod):
 
     def setup(self, model, x, y, device):
         p = self.hparams
-        # stage 1 in a forked RNG: the hashing network then sees exactly the random stream CSQ would see
-        with torch.random.fork_rng(devices=[]):
+        # stage 1 in a forked RNG (the CPU's and, on CUDA, the GPU's): the hashing network then sees exactly
+        # the random stream CSQ would see
+        with fork_rng(device):
             torch.manual_seed(self.seed + 31)
             logits = self._classifier_logits(model, x, y, device)
-        self.register_buffer("similarity", class_similarity(logits.double(), y.double()).float())
+        # stages 1-2 on the CPU in float64: C x C and C x K matrices (and MPS has no float64)
+        y_cpu = y.cpu()
+        self.register_buffer("similarity", class_similarity(logits.double(), y_cpu.double()).float())
         d = p["min_distance"] if p["min_distance"] is not None else gilbert_varshamov_distance(self.n_classes,
                                                                                                 self.bits)
         self.min_distance = int(d)
@@ -71,7 +76,7 @@ class SHC(HashingMethod):
             raise AssertionError("SHC centres violate their minimum distance")
         self.init_centres, self.centre_history = init, hist
         self.register_buffer("class_centres", h.float().to(device))
-        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1)[0].float().to(device))
+        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1, device=device)[0].float())
 
     def _classifier_logits(self, model, x, y, device) -> torch.Tensor:
         """Train a copy of the (untrained) backbone + Linear(F, C) with cross-entropy; logits on x."""
@@ -82,7 +87,7 @@ class SHC(HashingMethod):
         g = torch.Generator().manual_seed(self.seed + 37)
         net.train()
         for _ in range(int(self.hparams["classifier_epochs"])):
-            order = torch.randperm(len(x), generator=g)
+            order = torch.randperm(len(x), generator=g).to(x.device)    # x may already sit on the device
             for s in range(0, len(x), 128):
                 idx = order[s:s + 128]
                 if len(idx) < 2:
@@ -92,9 +97,8 @@ class SHC(HashingMethod):
                 loss.backward()
                 opt.step()
         net.eval()
-        with torch.no_grad():
-            logits = torch.cat([net(x[s:s + 1024].to(device)).float().cpu() for s in range(0, len(x), 1024)])
-        self.classifier_accuracy = float((logits.argmax(1) == target).float().mean())
+        logits = forward_in_batches(net, x, device)         # (n, C) float32 on the CPU
+        self.classifier_accuracy = float((logits.argmax(1) == target.cpu()).float().mean())
         return logits
 
     def loss(self, u, y):
