@@ -107,7 +107,8 @@ def markdown(rows, args, header, command, published) -> str:
              f"- **data actually used**: {header['data']}",
              f"- protocol: {header['protocol_desc']}",
              f"- backbone: `{header['backbone_label']}`, mode **{args.mode}**"
-             + (f", hash head `{args.head}` on cached features" if args.mode == "frozen" else
+             + (f", hash head `{args.head}` on " + ("the flattened pixels" if args.backbone == "pixels" else "cached features")
+                if args.mode == "frozen" else
                 f", backbone lr x{hu.backbones.BACKBONE_LR_MULTIPLIER}") + f", {args.epochs} epochs for trained methods",
              f"- environment: torch {header['torch']}, device {header['device']}, {header['threads']} threads; "
              f"load average at start {header['load']}",
