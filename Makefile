@@ -53,3 +53,14 @@ clean:
 benchmark-full: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py --dataset fashion-mnist --bits 16 32 64 --seeds 0 1 2 \
 		--methods all --epochs 4 --device auto --out benchmarks/results/fashion-mnist.csv
+
+## the CIFAR-10 protocol table in frozen-feature mode (benchmarks/run_protocol.py): needs CIFAR-10 under data/ or
+## $$HASHING_DATA_DIR and ImageNet weights in torch's cache; PROTOCOL=cifar10|cifar10-1|cifar10-2, BACKBONE=resnet50|...
+## Where CIFAR-10 is absent: make benchmark-protocol DATASET=fashion-mnist BACKBONE=pixels (a stand-in; it says so)
+PROTOCOL ?= cifar10
+BACKBONE ?= resnet50
+DATASET  ?= cifar10
+.PHONY: benchmark-protocol
+benchmark-protocol: $(STAMP)
+	$(BIN)/python benchmarks/run_protocol.py --dataset $(DATASET) --protocol $(PROTOCOL) --backbone $(BACKBONE) \
+		--mode frozen --bits 16 32 64 --seeds 0 1 2

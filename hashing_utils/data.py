@@ -367,15 +367,20 @@ def load_fashion_subset(n_train_per_class: int = 100, n_query_per_class: int = 2
                                      "db_index": z["train_index"][db]})
 
 
-def load_dataset(name: str, fast: bool = False, seed: int = 0, **kwargs) -> RetrievalSplit:
+def load_dataset(name: str, fast: bool = False, seed: int = 0, protocol=None, **kwargs) -> RetrievalSplit:
     """Load a named split. fast=True gives the small split of fast mode: for Fashion-MNIST the subset shipped
     in the package (100 train and 20 query images per class, a 5,000-image database; nothing to download),
-    for MNIST and CIFAR the same sizes drawn from the full files; digits are small already and stay whole."""
+    for MNIST and CIFAR the same sizes drawn from the full files; digits are small already and stay whole.
+    protocol: a paper protocol ('cifar10', 'cifar10-1', 'cifar10-2', 'nus-wide-21', 'ms-coco', 'imagenet-100'),
+    see hashing_utils/protocols.py; the split then carries the protocol's mAP@K."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a data set name (str), one of {DATASETS}; got {type(name).__name__}")
     if not isinstance(fast, (bool, np.bool_)) and fast not in (0, 1):
         raise TypeError(f"fast must be True or False, got {fast!r}")
     _check_count("seed", seed, least=0)
+    if protocol is not None:
+        from .protocols import load_protocol
+        return load_protocol(name, protocol, seed=seed, fast=fast, **kwargs)
     if name == "digits":
         return load_digits(seed=seed, **kwargs)
     if name == "digits-mosaic":

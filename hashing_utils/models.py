@@ -96,7 +96,15 @@ class HashingModel(nn.Module):
 
 def make_backbone(input_shape: tuple, kind: str = "auto") -> nn.Module:
     """'auto': an MLP for flat inputs (d,), the small CNN for images (c, h, w); or 'mlp', 'cnn', 'resnet18',
-    'resnet18-pretrained'."""
+    'resnet18-pretrained'; the papers' ImageNet backbones 'alexnet', 'vgg16', 'resnet50' (pretrained) and
+    '<name>-random' (see backbones.py); or a ready nn.Module with `out_features`, used as it is."""
+    if isinstance(kind, nn.Module):
+        return kind
+    from .backbones import imagenet_backbone, is_imagenet_backbone
+    if is_imagenet_backbone(kind):
+        if len(input_shape) != 3:
+            raise ValueError(f"backbone {kind!r} needs images (c, h, w); got input shape {tuple(input_shape)}")
+        return imagenet_backbone(kind)
     if kind == "auto":
         kind = "mlp" if len(input_shape) == 1 else "cnn"
     if kind == "mlp":
@@ -110,4 +118,5 @@ def make_backbone(input_shape: tuple, kind: str = "auto") -> nn.Module:
         return SmallCNN(input_shape[0])
     if kind in ("resnet18", "resnet18-pretrained"):
         return ResNet18Features(pretrained=kind.endswith("pretrained"))
-    raise ValueError(f"unknown backbone {kind!r}; choose auto, mlp, cnn, resnet18 or resnet18-pretrained")
+    raise ValueError(f"unknown backbone {kind!r}; choose auto, mlp, cnn, resnet18, resnet18-pretrained, "
+                     "alexnet, vgg16, resnet50 (or <name>-random)")

@@ -130,7 +130,7 @@ def train_model(model, method, x, y, *, epochs: int, batch_size: int, lr: float,
     check_training_settings(epochs, batch_size, lr, weight_decay)
     model.to(device)
     method.to(device)
-    params = list(model.parameters()) + list(method.parameters())
+    params = _param_groups(model, method, lr)
     opt = method.make_optimizer(params, lr=lr, weight_decay=weight_decay)
     dtype = amp_dtype(device, amp) if amp else None
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
@@ -184,6 +184,18 @@ def train_model(model, method, x, y, *, epochs: int, batch_size: int, lr: float,
             bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
     history["seconds"] = time.perf_counter() - start
     return history
+
+
+def _param_groups(model, method, lr: float):
+    """All parameters at `lr`, except a backbone with an `lr_multiplier` (the pretrained ImageNet ones, 0.1):
+    it gets lr x lr_multiplier, as the papers fine-tune."""
+    scale = getattr(getattr(model, "backbone", None), "lr_multiplier", 1.0)
+    if scale == 1.0:
+        return list(model.parameters()) + list(method.parameters())
+    body = list(model.backbone.parameters())
+    ids = {id(p) for p in body}
+    rest = [p for p in model.parameters() if id(p) not in ids] + list(method.parameters())
+    return [{"params": body, "lr": lr * scale}, {"params": rest}]
 
 
 class Hasher:
