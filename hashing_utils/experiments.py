@@ -190,8 +190,8 @@ def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed
         raise TypeError(f"{method}: unknown hyperparameter(s) {sorted(unknown)}; "
                         f"it takes {sorted(cls.defaults) or 'none'}")
     training = {**cls.train_defaults, **({} if epochs is None else {"epochs": int(epochs)})}
-    if method == "lsh":
-        training = {}                                   # no training: epochs etc. do not change an LSH run
+    if method != CLASSIFIER and not cls.train_defaults:
+        training = {}                 # training-free (lsh, pca, itq): epochs etc. do not change the run
     return {
         "cache_version": CACHE_VERSION, "hashing_utils": __version__,
         "method": method, "code": _code_fingerprint(cls), "dataset": dataset, "fast": bool(fast), "split_seed": int(split_seed),
