@@ -7,7 +7,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean
+.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean student book browser-test
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## student versions of every notebook in build/student/ (solutions replaced by stubs, their outputs cleared)
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --out build/student $(NOTEBOOKS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
