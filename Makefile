@@ -13,7 +13,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[notebooks,test]"
+	$(BIN)/python -m pip install -e ".[notebooks,test,book]"
 	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
@@ -37,6 +37,10 @@ unit: $(STAMP)
 ## student versions of every notebook in build/student/ (solutions replaced by stubs, their outputs cleared)
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --out build/student $(NOTEBOOKS)
+
+## the static site in build/book/html/ (Sphinx + myst-nb) from the committed executed notebooks; nothing re-runs
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py --out build/book
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
