@@ -19,15 +19,12 @@ nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: tools/build_book.py re
 myst_enable_extensions = ["dollarmath", "amsmath", "html_image", "colon_fence"]
 myst_heading_anchors = 3
 
-# maths offline: the MathJax 2 tree that build_book.py copies into _static/mathjax
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-# myst-nb marks each notebook's section `tex2jax_ignore mathjax_ignore` so that only the `math` nodes it made
-# (and outputs) are typeset: tell MathJax 2 the same class names
-mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                               "processEscapes": True, "ignoreClass": "tex2jax_ignore|mathjax_ignore",
-                               "processClass": "tex2jax_process|mathjax_process|math|output_area"},
-                   "messageStyle": "none", "showMathMenu": False,
-                   "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None}}
+# maths offline: MathJax 3 (es5/tex-svg.js and the TeX extensions it may autoload) from the django-static-mathjax
+# wheel (plain files, no dependencies), copied by build_book.py into _static/mathjax. SVG output carries its glyphs
+# in the script, so no web font is fetched. Sphinx's own MathJax 3 settings typeset exactly the `math` nodes that
+# myst-nb writes (a notebook's section is marked mathjax_ignore).
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"options": {"enableMenu": False}}
 
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "plain"
@@ -36,5 +33,6 @@ bibtex_reference_style = "author_year"
 html_theme = "furo"
 html_title = project
 html_static_path = ["_static"]
+html_favicon = "favicon.svg"
 html_show_sourcelink = False
 html_copy_source = False

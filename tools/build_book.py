@@ -10,6 +10,7 @@ a running kernel) is replaced by a short note: the static figure drawn by the ce
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -27,9 +28,22 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9]*.ipynb"))
 
 
+_DISPLAY_MATH = re.compile(r"[ \t]*\$\$(.+?)\$\$[ \t]*", re.S)
+
+
+def display_math_as_blocks(markdown: str) -> str:
+    """Put each `$$...$$` on its own paragraph. Jupyter lifts maths out before parsing the markdown, so a
+    display formula may follow text on the same line or have lines starting `+`; MyST would read those as
+    text and as list items, leaving raw TeX on the page."""
+    return _DISPLAY_MATH.sub(lambda m: "\n\n$$" + m.group(1).strip() + "$$\n\n", markdown)
+
+
 def static_notebook(nb):
-    """`nb` with widget views replaced by WIDGET_NOTE and the saved widget state dropped (it would be dead)."""
+    """`nb` as the site shows it: display maths as blocks (as Jupyter renders it), widget views replaced by
+    WIDGET_NOTE and the saved widget state dropped (it would be dead)."""
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = display_math_as_blocks(cell.source)
         if cell.cell_type != "code":
             continue
         outputs = []
@@ -62,13 +76,20 @@ def stage(src: Path, root: Path = ROOT) -> list[str]:
         pages.append(f"notebooks/{path.stem}")
     shutil.copy(root / "notebooks" / "NOTATION.md", src / "notebooks" / "NOTATION.md")
     pages.append("notebooks/NOTATION")
-    for name in ("conf.py", "references.md", "references.bib"):
+    for name in ("conf.py", "favicon.svg", "references.md", "references.bib"):
         shutil.copy(root / "book" / name, src / name)
     pages.append("references")
     (src / "index.md").write_text(index_page((root / "README.md").read_text(), pages))
-    # MathJax 2, served from the site itself (no CDN: CI and many lecture rooms have no network)
-    import jupyter_server_mathjax
-    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", src / "_static" / "mathjax")
+    # MathJax 3, served from the site itself (no CDN: CI and many lecture rooms have no network): the SVG
+    # combined component and what it may load (TeX extensions, the menu, assistive MathML), about 5 MB
+    import mathjax  # the django-static-mathjax wheel: MathJax's own files, nothing Django-specific is used
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    dest = src / "_static" / "mathjax"
+    dest.mkdir(parents=True)
+    shutil.copy(es5 / "tex-svg.js", dest)
+    for part in ("input", "output/svg", "ui", "a11y", "adaptors"):
+        if (es5 / part).exists():
+            shutil.copytree(es5 / part, dest / part)
     return pages
 
 
