@@ -42,6 +42,11 @@ student: $(STAMP)
 book: $(STAMP)
 	$(BIN)/python tools/build_book.py --out build/book
 
+## the browser tests alone (also part of `make test`): the site in headless chromium, the widgets in JupyterLab;
+## needs `apt-get install -y chromium chromium-driver` (.ci/run installs them)
+browser-test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/browser
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 

@@ -75,7 +75,7 @@ def browser():
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver.set_page_load_timeout(180)  # a loaded 2-core machine (CI) is slow
+    driver.set_script_timeout(180)
     yield driver
     driver.quit()

@@ -38,7 +38,7 @@ def lab(tmp_path_factory):
            "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces")}
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
            f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.news_url=None", "--allow-root", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     log = open(work / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -75,6 +75,7 @@ ARM = """
 const name = arguments[0], before = arguments[1];
 const label = [...document.querySelectorAll('.jp-OutputArea .widget-label')].find(l => l.textContent.trim() === name);
 const box = label.closest('.widget-vbox');
+if (window.__observer) window.__observer.disconnect();  // the previous move's watcher
 window.__t0 = null; window.__t1 = null;
 document.addEventListener('keydown', () => { if (window.__t0 === null) window.__t0 = performance.now(); },
                           {capture: true, once: true});
@@ -85,22 +86,29 @@ const check = () => {
         window.__t1 = performance.now(); window.__after = imgs[imgs.length - 1].src; window.__n = imgs.length;
     }
 };
-new MutationObserver(() => { check(); box.querySelectorAll('img').forEach(i => i.addEventListener('load', check)); })
-    .observe(box, {subtree: true, childList: true, attributes: true});
+window.__observer = new MutationObserver(() => {
+    check(); box.querySelectorAll('img').forEach(i => i.addEventListener('load', check)); });
+window.__observer.observe(box, {subtree: true, childList: true, attributes: true});
 const handle = box.querySelector('.noUi-handle');
 handle.focus();
 return document.activeElement === handle;
 """
 
 
-def wait_for(fn, timeout, what):
+SHOTS = Path(os.environ.get("WIDGET_LATENCY_JSON", ROOT / "build" / "browser" / "x")).parent
+
+
+def wait_for(fn, timeout, what, driver=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = fn()
         if value:
             return value
         time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    if driver is not None:  # what the page showed, for the failure report
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SHOTS / "lab-timeout.png"))
+    pytest.fail(f"timed out after {timeout} s waiting for {what} (screenshot: {SHOTS / 'lab-timeout.png'})")
 
 
 def move(driver, name, key):
@@ -123,11 +131,11 @@ def test_widgets_redraw_in_jupyterlab(browser, lab):
     wait_for(lambda: browser.execute_script(
         "const a = window.jupyterapp; const w = a && a.shell.currentWidget;"
         "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-        " && w.sessionContext.session.kernel.status === 'idle');"), 180, "the notebook's kernel")
-    browser.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        " && w.sessionContext.session.kernel.status === 'idle');"), 180, "the notebook's kernel", browser)
+    browser.execute_script("return window.jupyterapp.commands.execute('notebook:run-all-cells')")
     for name in ("cached_bits", "retrain_bits"):
-        state = wait_for(lambda: (s := browser.execute_script(FIND, name)) and s["ready"] and s, 300,
-                         f"the {name} widget's first figure")
+        state = wait_for(lambda: (s := browser.execute_script(FIND, name)) and s["ready"] and s, 120,
+                         f"the {name} widget's first figure", browser)
         assert state["n_images"] == 1, f"{name}: the figure is shown {state['n_images']} times"
     timings = {}
     timings["cached (32->64 bits)"], n1 = move(browser, "cached_bits", Keys.ARROW_RIGHT)
