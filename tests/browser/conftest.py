@@ -15,6 +15,7 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 _MISSING: list[str] = []
+REPORT: list[str] = []  # measurements the tests add, printed at the end of the run (make test has no -s)
 # widget_latency.ipynb is run by test_lab.py inside JupyterLab, not by nbval
 collect_ignore_glob = ["*.ipynb"]
 
@@ -46,12 +47,14 @@ def require_browser():
 
 
 def pytest_terminal_summary(terminalreporter):
+    for line in REPORT:
+        terminalreporter.write_line(line)
     if _MISSING:
         bar = "!" * 100
         terminalreporter.write_line(bar, red=True, bold=True)
         terminalreporter.write_line(_MISSING[0], red=True, bold=True)
-        terminalreporter.write_line(f"{len(_MISSING)} browser test(s) skipped: the site and the widgets were NOT "
-                                    "tested in a browser", red=True, bold=True)
+        terminalreporter.write_line("browser tests skipped: the site and the widgets were NOT tested in a browser",
+                                    red=True, bold=True)
         terminalreporter.write_line(bar, red=True, bold=True)
 
 

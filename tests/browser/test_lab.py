@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, require_browser
+from .conftest import REPORT, free_port, require_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path(__file__).with_name("widget_latency.ipynb")
@@ -148,6 +148,5 @@ def test_widgets_redraw_in_jupyterlab(browser, lab):
     out = Path(os.environ.get("WIDGET_LATENCY_JSON", ROOT / "build" / "browser" / "widget_latency.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({k: round(v, 3) for k, v in timings.items()}, indent=1))
-    print("\nwidget latency, key press to new figure (JupyterLab, headless chromium, fast mode):")
-    for k, v in timings.items():
-        print(f"  {k}: {v:.2f} s")
+    REPORT.append("browser: widget latency, key press to new figure (JupyterLab, headless chromium, fast mode): " +
+                  "; ".join(f"{k} {v:.2f} s" for k, v in timings.items()))

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .conftest import free_port, require_browser
+from .conftest import REPORT, free_port, require_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,7 +112,7 @@ def test_every_page(browser, site):
     assert any(p.startswith("notebooks/00_") for p in all_pages)
     report = {page: check_page(browser, base, html, page) for page in all_pages}
     bad = {p: v for p, v in report.items() if v}
-    print(f"\nsite: {len(all_pages)} pages checked in chromium, {len(bad)} with problems")
+    REPORT.append(f"browser: site, {len(all_pages)} pages checked in chromium, {len(bad)} with problems")
     assert not bad, "\n".join(f"{p}: {v}" for p, v in bad.items())
 
 
