@@ -7,14 +7,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data
+.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data student book browser-test
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[notebooks,test,cluster]"
-	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed; print('installed: torch', torch.__version__)"
+	$(BIN)/python -m pip install -e ".[notebooks,test,cluster,book]"
+	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed, sphinx, selenium; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
 ## executes every notebook headless in fast mode into build/workbook/, with build/workbook/RESULTS.md
@@ -37,6 +37,19 @@ unit: $(STAMP)
 ## full-mode data into data/: Wikipedia features from the SVCL release (SHA-256 verified), Fashion-MNIST via torchvision
 data: $(STAMP)
 	$(BIN)/python -m hashing_utils download all
+
+## student versions of every notebook in build/student/ (solutions replaced by stubs, their outputs cleared)
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --out build/student $(NOTEBOOKS)
+
+## the static site in build/book/html/ (Sphinx + myst-nb) from the committed executed notebooks; nothing re-runs
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py --out build/book
+
+## the browser tests alone (also part of `make test`): the site in headless chromium, the widgets in JupyterLab;
+## needs `apt-get install -y chromium chromium-driver` (.ci/run installs them)
+browser-test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/browser
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -54,7 +54,10 @@ def _as_control(name, spec, default=None):
 def interact(fn, **controls):
     """Show `controls` over `fn(**values)`; `fn` draws a figure (or returns one). Each control opens at
     `fn`'s default for that argument when it has one. Displays the box once and returns None (a returned
-    box would be displayed a second time as the cell's value)."""
+    box would be displayed a second time as the cell's value).
+
+    One output area (interactive_output's), and each figure closed once displayed: a figure left open would
+    be sent a second time by the inline backend's flush, sometimes as a blank copy drawn concurrently."""
     import inspect
 
     import ipywidgets as w
@@ -63,17 +66,15 @@ def interact(fn, **controls):
     params = inspect.signature(fn).parameters
     defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
     widgets = {k: _as_control(k, v, defaults.get(k)) for k, v in controls.items()}
-    out = w.Output()
 
     def redraw(**values):
-        with out:
-            out.clear_output(wait=True)
-            result = fn(**values)
-            if isinstance(result, plt.Figure):
-                display(result)
-            else:
-                plt.show()
+        before = set(plt.get_fignums())
+        result = fn(**values)
+        figures = [result] if isinstance(result, plt.Figure) else \
+            [plt.figure(n) for n in plt.get_fignums() if n not in before]
+        for fig in figures:
+            display(fig)
+            plt.close(fig)
 
-    ui = w.interactive_output(redraw, widgets)
-    box = w.VBox([w.HBox(list(widgets.values())), out, ui])
-    display(box)
+    out = w.interactive_output(redraw, widgets)
+    display(w.VBox([w.HBox(list(widgets.values())), out]))

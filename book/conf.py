@@ -1,0 +1,38 @@
+"""Sphinx configuration of the workbook's site (`make book`; tools/build_book.py stages the sources first).
+
+Sphinx + myst-nb renders the committed, executed notebooks as they are (nb_execution_mode = "off": nothing is
+re-run, so the site shows the full-mode outputs that were committed). MathJax 2 comes from the
+jupyter-server-mathjax wheel and is served from _static/, so maths renders with no network."""
+project = "The Deep Hashing Workbook"
+author = "The Deep Hashing Workbook contributors"
+copyright = "2026, " + author
+
+extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinxcontrib.bibtex"]
+root_doc = "index"
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+suppress_warnings = ["mystnb.unknown_mime_type"]
+
+# notebooks: never executed here; outputs as committed
+nb_execution_mode = "off"
+nb_merge_streams = True
+nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: tools/build_book.py replaces live widgets by a note
+myst_enable_extensions = ["dollarmath", "amsmath", "html_image", "colon_fence"]
+myst_heading_anchors = 3
+
+# maths offline: MathJax 3 (es5/tex-svg.js and the TeX extensions it may autoload) from the django-static-mathjax
+# wheel (plain files, no dependencies), copied by build_book.py into _static/mathjax. SVG output carries its glyphs
+# in the script, so no web font is fetched. Sphinx's own MathJax 3 settings typeset exactly the `math` nodes that
+# myst-nb writes (a notebook's section is marked mathjax_ignore).
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"options": {"enableMenu": False}}
+
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+html_theme = "furo"
+html_title = project
+html_static_path = ["_static"]
+html_favicon = "favicon.svg"
+html_show_sourcelink = False
+html_copy_source = False
