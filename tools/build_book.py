@@ -58,6 +58,7 @@ def static_notebook(nb):
 
 def index_page(readme: str, pages: list[str]) -> str:
     toc = "\n".join(pages)
+    readme = readme.replace("](COURSE.md)", "](course.md)")   # the course map is the page course.md on the site
     return f"{readme.rstrip()}\n\n```{{toctree}}\n:caption: The workbook\n:maxdepth: 1\n\n{toc}\n```\n"
 
 
