@@ -24,32 +24,49 @@ def fmt(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def sentence(name: str, full: dict, fast: dict) -> str:
-    parts = []
+def merged(paths) -> dict | None:
+    """Several times.json files (e.g. one per notebook) as one: per-notebook seconds, status and machine."""
+    out = None
+    for path in paths or []:
+        t = json.loads(Path(path).read_text())
+        out = out or {"seconds": {}, "status": {}, "machines": {}, "date": t.get("date", "")}
+        for name, sec in t["seconds"].items():
+            out["seconds"][name], out["status"][name] = sec, t["status"].get(name)
+            out["machines"][name] = t.get("machine", "unknown machine")
+    return out
+
+
+def sentence(name: str, full: dict, fast: dict, outputs: str | None) -> str:
+    parts, where = [], "machine not recorded"
     for label, t in (("full mode", full), ("fast mode", fast)):
         if t and name in t["seconds"] and t["status"].get(name) == "ok":
-            parts.append(f"{label} {fmt(t['seconds'][name])}")
-    where = (full or fast or {}).get("machine", "unknown machine")
+            machine = t["machines"][name]
+            load = machine.split(", load average ")[1] if ", load average " in machine else None
+            parts.append(f"{label} {fmt(t['seconds'][name])}" + (f" (load average {load})" if load else ""))
+            where = machine.split(", load")[0]
+        elif label == "full mode":
+            parts.append("full mode not yet measured")
     date = (full or fast or {}).get("date", "")
     gpu = "" if "GPU" in where else "; on a GPU: not yet measured"
+    shown = f" The outputs below are from a {outputs}-mode run." if outputs else ""
     return (f"<!-- runtime -->**Measured run time:** {', '.join(parts) or 'not measured'} "
-            f"({where.split(', load')[0]}, `make workbook-full` / `make workbook`, {date}){gpu}.<!-- /runtime -->")
+            f"({where}, {date}){gpu}.{shown}<!-- /runtime -->")
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("notebooks", nargs="+")
-    p.add_argument("--full", type=Path)
-    p.add_argument("--fast", type=Path)
+    p.add_argument("--full", type=Path, nargs="*", help="times.json of full-mode runs (several are merged)")
+    p.add_argument("--fast", type=Path, nargs="*", help="times.json of fast-mode runs (several are merged)")
+    p.add_argument("--outputs", choices=("fast", "full"), help="say which mode the committed outputs come from")
     args = p.parse_args()
-    full = json.loads(args.full.read_text()) if args.full else None
-    fast = json.loads(args.fast.read_text()) if args.fast else None
+    full, fast = merged(args.full), merged(args.fast)
     missing = 0
     for path in map(Path, args.notebooks):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "markdown" and SPAN.search(cell.source):
-                cell.source = SPAN.sub(lambda _: sentence(path.stem, full, fast), cell.source)
+                cell.source = SPAN.sub(lambda _: sentence(path.stem, full, fast, args.outputs), cell.source)
                 nbformat.write(nb, path)
                 break
         else:
