@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,22 @@ def _stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.G
 
 
 # ----------------------------------------------------------------------------- data folders
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the whole new one, never a part: a temp
+    file in the same folder (a rename is atomic only within one file system), named by pid + a random tag so
+    that two writers never share one, flushed to disk, then os.replace. Killed mid-write, only the temp remains."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def data_dirs() -> list[Path]:
     """Folders searched for data files, in order."""
     dirs = [Path(p) for p in os.environ.get("HASHING_DATA_DIR", "").split(os.pathsep) if p]

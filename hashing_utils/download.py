@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import PROJECT_DIR, WIKIPEDIA_FILE
+from .data import PROJECT_DIR, WIKIPEDIA_FILE, atomic_write
 
 __all__ = ["DownloadError", "Source", "SOURCES", "download", "download_wikipedia", "fetch", "content_sha256",
            "default_data_dir"]
@@ -96,18 +96,6 @@ def content_sha256(arrays: dict) -> str:
             a = np.ascontiguousarray(a)
             h.update(a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes())
     return h.hexdigest()
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60.0) -> str:
@@ -242,13 +230,13 @@ def download_wikipedia(data_dir: Path | str | None = None, *, source: Source = S
                                 f"expected {source.content_sha256}; nothing was written to {target.parent}")
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        _atomic_bytes(target, buf.getvalue())
+        atomic_write(target, buf.getvalue())
         status = lambda pinned: "verified" if pinned else "not pinned"
         note = (f"source: {origin}\nrelease: {source.url} (homepage {source.homepage})\n"
                 f"date: {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
                 f"archive sha256: {digest} ({status(source.archive_sha256)})\n"
                 f"content sha256: {got} ({status(source.content_sha256)})\n")
-        _atomic_bytes(target.parent / "SOURCE.txt", note.encode())
+        atomic_write(target.parent / "SOURCE.txt", note.encode())
         log(f"wikipedia: {target} written ({len(arrays['labels'])} pairs); archive SHA-256 {digest} "
             f"({status(source.archive_sha256)}), content SHA-256 ({status(source.content_sha256)})")
         return target

@@ -47,7 +47,6 @@ import os
 import platform
 import threading
 import time
-import uuid
 import warnings
 import zipfile
 from pathlib import Path
@@ -57,7 +56,7 @@ import torch
 from torch import nn
 
 from . import __version__, metrics
-from .data import DATASETS, PROJECT_DIR, class_ids, load_dataset
+from .data import DATASETS, PROJECT_DIR, atomic_write, class_ids, load_dataset
 from .methods import HashingMethod, get_method, methods
 
 __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
@@ -240,22 +239,6 @@ def _codes_bytes(codes: dict) -> bytes:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the whole new one, never a part: a temp
-    file in the same folder (a rename is atomic only within one file system), named by pid + a random tag so
-    that two writers never share one, flushed to disk, then os.replace. Killed mid-write, only the temp remains."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 _CODE_ARRAYS = ("q_codes", "db_codes", "y_query", "y_db")
 
 
@@ -297,8 +280,8 @@ def _store(folder: Path, result: dict, raw_codes: bytes) -> None:
     """Codes first, then the record (with the codes' SHA-256): a record on disk always has its codes."""
     folder.mkdir(parents=True, exist_ok=True)
     result["codes_sha256"] = hashlib.sha256(raw_codes).hexdigest()
-    _atomic_write(folder / f"{result['key']}.npz", raw_codes)
-    _atomic_write(folder / f"{result['key']}.json", json.dumps(result, indent=1, default=str).encode())
+    atomic_write(folder / f"{result['key']}.npz", raw_codes)
+    atomic_write(folder / f"{result['key']}.json", json.dumps(result, indent=1, default=str).encode())
 
 
 @contextlib.contextmanager
