@@ -64,7 +64,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# one browser per test module: the JupyterLab page keeps polling its server (/api/me ...) after that test has
+# stopped the server, and a shared browser then logs those refused requests on the site test's pages
+@pytest.fixture(scope="module")
 def browser():
     require_browser()
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not look for a driver on the network
