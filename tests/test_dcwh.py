@@ -96,10 +96,11 @@ def test_fit_rejects_multi_label_and_bad_hparams():
     y[0, 1] = 1
     with pytest.raises(ValueError, match="single-label"):
         hu.fit("dcwh", x, y, bits=8, epochs=1)
+    two_classes = torch.arange(40) % 2      # two classes: the single-class warning is another test's business
     with pytest.raises(ValueError, match="lam"):
-        hu.fit("dcwh", x, torch.zeros(40, dtype=torch.long), bits=8, epochs=1, lam=-1.0)
+        hu.fit("dcwh", x, two_classes, bits=8, epochs=1, lam=-1.0)
     with pytest.raises(TypeError):
-        hu.fit("dcwh", x, torch.zeros(40, dtype=torch.long), bits=8, epochs=1, margin=0.1)
+        hu.fit("dcwh", x, two_classes, bits=8, epochs=1, margin=0.1)
 
 
 def test_fit_digits_reaches_threshold_and_runs_both_steps():
