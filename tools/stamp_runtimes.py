@@ -1,8 +1,9 @@
-"""Write measured run times into each notebook's header, between the markers
+"""Write measured run times into each notebook's header, after the label and between the markers
 
-    <!-- runtime -->...<!-- /runtime -->
+    **Measured run time:** <!-- runtime -->...<!-- /runtime -->
 
-in its first markdown cells. Reads the times.json files that tools/run_workbook.py writes:
+in its first markdown cells. The line must not start with the comment: CommonMark reads a line that starts with
+`<!--` as a raw HTML block, and the bold label inside it would show its asterisks in Jupyter and on the site. Reads the times.json files that tools/run_workbook.py writes:
 
     python tools/stamp_runtimes.py --full build/workbook-full/times.json --fast build/workbook/times.json \
         notebooks/[0-9]*.ipynb
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-SPAN = re.compile(r"<!-- runtime -->.*?<!-- /runtime -->", re.S)
+# the optional label in front: headers stamped before the label moved out of the span
+SPAN = re.compile(r"(\*\*Measured run time:\*\* )?<!-- runtime -->.*?<!-- /runtime -->", re.S)
 
 
 def fmt(seconds: float) -> str:
@@ -49,7 +51,7 @@ def sentence(name: str, full: dict, fast: dict, outputs: str | None) -> str:
     date = (full or fast or {}).get("date", "")
     gpu = "" if "GPU" in where else "; on a GPU: not yet measured"
     shown = f" The outputs below are from a {outputs}-mode run." if outputs else ""
-    return (f"<!-- runtime -->**Measured run time:** {', '.join(parts) or 'not measured'} "
+    return (f"**Measured run time:** <!-- runtime -->{', '.join(parts) or 'not measured'} "
             f"({where}, {date}){gpu}.{shown}<!-- /runtime -->")
 
 
