@@ -3,7 +3,8 @@
     **Measured run time:** <!-- runtime -->...<!-- /runtime -->
 
 in its first markdown cells. The line must not start with the comment: CommonMark reads a line that starts with
-`<!--` as a raw HTML block, and the bold label inside it would show its asterisks in Jupyter and on the site. Reads the times.json files that tools/run_workbook.py writes:
+`<!--` as a raw HTML block, and the bold label inside it would show its asterisks in Jupyter and on the site.
+Reads the times.json files that tools/run_workbook.py writes:
 
     python tools/stamp_runtimes.py --full build/workbook-full/times.json --fast build/workbook/times.json \
         notebooks/[0-9]*.ipynb
