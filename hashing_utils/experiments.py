@@ -189,7 +189,7 @@ def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed
         raise TypeError(f"{method}: unknown hyperparameter(s) {sorted(unknown)}; "
                         f"it takes {sorted(cls.defaults) or 'none'}")
     training = {**cls.train_defaults, **({} if epochs is None else {"epochs": int(epochs)})}
-    if method == "lsh" or (method != CLASSIFIER and not cls.train_defaults):
+    if method != CLASSIFIER and not cls.train_defaults:
         training = {}                 # training-free (lsh, pca, itq): epochs etc. do not change the run
     return {
         "cache_version": CACHE_VERSION, "hashing_utils": __version__,

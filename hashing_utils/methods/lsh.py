@@ -11,6 +11,7 @@ class LSH(HashingMethod):
     name = "lsh"
     summary = "Locality-sensitive hashing: signs of random projections of the centred input (no training)"
     supervised = False
+    train_defaults: dict = {}      # no training loop: epochs, lr, ... do not change the run (nor its cache key)
 
     @classmethod
     def fit(cls, X, y=None, bits: int = 32, seed: int = 0, *, device=None, **training):
