@@ -223,7 +223,7 @@ def knob_effect(summary, knob: str, metric: str = "map_all", lines_by=(), defaul
     ax.set_xlabel(knob)
     ax.set_ylabel(metric + (" (shaded: tie bounds)" if metric + "_pessimistic" in summary else ""))
     ax.set_title(title or f"{metric} against {knob}")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return ax
 
 
