@@ -16,6 +16,7 @@ Taught in: notebooks/09, "Ablation panel"; docs/ablation.md ("Run your own ablat
 """
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import numbers
 
@@ -119,14 +120,27 @@ def ablate(method: str, grid: dict, dataset: str = "digits", bits=32, seeds=3, *
         raise ValueError("seeds: give a count (3) or a list of seeds ([0, 1, 2])")
     bits = [bits] if isinstance(bits, numbers.Integral) else list(bits)
     say = print if progress is True else progress
-    results = []
-    # one sweep per setting (sweep takes one hyperparameter setting per method): each sweep runs its bits ×
-    # seeds on the executor in parallel, and every run is read from the cache when it is there
-    for i, setting in enumerate(settings, 1):
+
+    def run(numbered):
+        i, setting = numbered
         tag = f"[setting {i}/{len(settings)}: {_label(setting)}] "
-        results += hx.sweep([method], dataset, bits=bits, seeds=seeds, epochs=epochs, fast=fast,
-                            hparams={method: setting}, device=device, executor=executor,
-                            progress=(lambda msg, tag=tag: say(tag + msg)) if say else None, **kwargs)
+        return hx.sweep([method], dataset, bits=bits, seeds=seeds, epochs=epochs, fast=fast,
+                        hparams={method: setting}, device=device, executor=executor,
+                        progress=(lambda msg: say(tag + msg)) if say else None, **kwargs)
+
+    # hx.sweep takes one hyperparameter setting per method: one sweep per setting, each through the cache. With
+    # an executor the sweeps are submitted together (one waiting thread each, the training happens on the
+    # executor), so a cluster sees the whole grid at once; without one they run here, one after another.
+    # checks the names and loads the split once, here, before any thread asks for it
+    hx.experiment_config(method, dataset, bits[0], seeds[0], epochs, fast=fast, hparams=settings[0],
+                         **{k: kwargs[k] for k in ("split_seed", "backbone", "val_fraction") if k in kwargs})
+    numbered = list(enumerate(settings, 1))
+    if executor is None:
+        parts = [run(n) for n in numbered]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(len(settings)) as waiting:
+            parts = list(waiting.map(run, numbered))
+    results = [res for part in parts for res in part]
     frame = runs_frame(results, knobs=list(grid))
     frame.attrs.update({"method": method, "knobs": list(grid), "baseline": base})
     return frame
