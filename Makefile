@@ -54,6 +54,11 @@ browser-test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+## JupyterLab in fast mode (small bundled data, nothing downloads): what `make test` runs, interactively
+.PHONY: lab-fast
+lab-fast: $(STAMP)
+	HASHING_FAST=1 HASHING_OFFLINE=1 $(BIN)/jupyter lab notebooks/
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_map.py
 
