@@ -2,7 +2,7 @@
 
 Stages the sources into <out>/src, then runs Sphinx with book/conf.py (staged beside them) into <out>/html:
 - book/index.md, a short landing page, with the list of notebooks and of documentation pages filled in;
-- COURSE.md as the course map, docs/*.md (every page there, globbed), NOTATION.md and the references page; a
+- COURSE.md as the course map, docs/*.md (every page there, in DOC_ORDER), NOTATION.md and the references page; a
   relative link to a file the site does not hold becomes a link to that file in the repository;
 - each notebook as the site shows it (`static_notebook`): a run-links line under the title (Colab, Kaggle, Binder,
   the .ipynb, the repository; tools/links.py builds them from pyproject.toml) in place of the badge cell; the install
@@ -145,17 +145,27 @@ def title_of(path: Path) -> str:
     return next(line.lstrip("# ").strip() for line in path.read_text().splitlines() if line.startswith("# "))
 
 
+# the documentation pages in reading order; any other page in docs/ (e.g. one another change adds) follows, by name
+DOC_ORDER = ["install", "running", "data", "evaluation", "benchmark", "ablation", "experiments", "gpu", "protocols",
+             "widgets", "module", "instructors", "grading", "contributing"]
+
+
+def doc_pages(root: Path = ROOT) -> list[Path]:
+    """Every docs/*.md, in DOC_ORDER first."""
+    rank = {name: i for i, name in enumerate(DOC_ORDER)}
+    return sorted((root / "docs").glob("*.md"), key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+
+
 def index_page(template: str, notebook_paths: list[Path], doc_paths: list[Path]) -> str:
     """The landing page: book/index.md with its notebook and documentation lists filled in, then the navigation."""
     nb_list = "\n".join(f"- [{title_of(p)}](notebooks/{p.name})" for p in notebook_paths)
     doc_list = "\n".join(f"- [{title_of(p)}](docs/{p.name})" for p in doc_paths)
     page = template.replace("<!-- notebooks -->", nb_list).replace("<!-- docs -->", doc_list)
-    toc = [("The notebooks", [f"notebooks/{p.stem}" for p in notebook_paths] + ["notebooks/NOTATION"], False),
-           ("Course and documentation", ["course", "docs/*"], True),
-           ("References", ["references"], False)]
-    for caption, entries, glob in toc:
-        page += (f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n:hidden:\n" + (":glob:\n" if glob else "")
-                 + "\n" + "\n".join(entries) + "\n```\n")
+    toc = [("The notebooks", [f"notebooks/{p.stem}" for p in notebook_paths] + ["notebooks/NOTATION"]),
+           ("Course and documentation", ["course"] + [f"docs/{p.stem}" for p in doc_paths]),
+           ("References", ["references"])]
+    for caption, entries in toc:
+        page += (f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n:hidden:\n\n" + "\n".join(entries) + "\n```\n")
     return page
 
 
@@ -167,7 +177,7 @@ def stage(src: Path, root: Path = ROOT) -> list[str]:
     (src / "docs").mkdir()
     settings = links.settings(root)
     nb_paths = notebooks(root)
-    doc_paths = sorted((root / "docs").glob("*.md"))
+    doc_paths = doc_pages(root)
     pages = [f"notebooks/{p.stem}" for p in nb_paths] + ["notebooks/NOTATION", "course"]
     pages += [f"docs/{p.stem}" for p in doc_paths] + ["references"]
     staged_of = {(root / "README.md").resolve(): src / "index.md",
