@@ -122,6 +122,10 @@ def test_every_page(browser, site):
     report = {page: check_page(browser, base, html, page) for page in all_pages}
     bad = {p: v for p, v in report.items() if v}
     REPORT.append(f"browser: site, {len(all_pages)} pages checked in chromium, {len(bad)} with problems")
+    total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
+    largest = max(all_pages, key=lambda p: (html / p).stat().st_size)
+    REPORT.append(f"browser: site {total / 2**20:.1f} MiB in all; largest page {largest} "
+                  f"{(html / largest).stat().st_size / 2**10:.0f} KiB (HTML alone)")
     assert not bad, "\n".join(f"{p}: {v}" for p, v in bad.items())
 
 
