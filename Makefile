@@ -65,7 +65,7 @@ benchmark: $(STAMP)
 clean:
 	rm -rf build .pytest_cache
 
-## notebook 09's comparison on Fashion-MNIST (the README's benchmark table): every method x 16/32/64 bits x 3 seeds,
+## notebook 09's comparison on Fashion-MNIST (the table in docs/benchmark.md): every method x 16/32/64 bits x 3 seeds,
 ## cached in build/cache (so notebook 09 in full mode then reads it back); about 40 min on a 2-core CPU
 .PHONY: benchmark-full
 benchmark-full: $(STAMP)
