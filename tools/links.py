@@ -114,7 +114,8 @@ if importlib.util.find_spec("hashing_utils") is None:
         from importlib.metadata import version
         pins = [f"ipywidgets=={{version('ipywidgets')}}"] if importlib.util.find_spec("ipywidgets") else []
         subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                        "hashing-utils @ git+{s.repository}@{s.ref}", *pins], check=True)'''
+                        "hashing-utils @ git+{s.repository}@{s.ref}", *pins], check=True)
+        importlib.invalidate_caches()  # the import in the next cells must see the package just installed'''
 
 
 def badge_source(s: Settings, name: str) -> str:
