@@ -54,13 +54,18 @@ browser-test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+## JupyterLab in fast mode (small bundled data, nothing downloads): what `make test` runs, interactively
+.PHONY: lab-fast
+lab-fast: $(STAMP)
+	HASHING_FAST=1 HASHING_OFFLINE=1 $(BIN)/jupyter lab notebooks/
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_map.py
 
 clean:
 	rm -rf build .pytest_cache
 
-## notebook 09's comparison on Fashion-MNIST (the README's benchmark table): every method x 16/32/64 bits x 3 seeds,
+## notebook 09's comparison on Fashion-MNIST (the table in docs/benchmark.md): every method x 16/32/64 bits x 3 seeds,
 ## cached in build/cache (so notebook 09 in full mode then reads it back); about 40 min on a 2-core CPU
 .PHONY: benchmark-full
 benchmark-full: $(STAMP)
