@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .codes import as_pm1, hamming_distance
+from .store import find_data_file
 
 __all__ = ["semantic_distances", "pairwise_semantic_distance", "mean_class_hamming", "sibling_unrelated_ratio",
            "hierarchical_precision_at_k", "mean_average_hierarchical_precision", "group_names",
@@ -238,7 +239,6 @@ def cifar100_hierarchy(data_file=None):
     """CIFAR-100's two-level tree (100 classes in 20 superclasses) read from the python-version files:
     returns (parents, coarse_names), parents index by fine class as torchvision orders the classes;
     None when the files are not found."""
-    from .data import find_data_file
     folder = find_data_file("cifar-100-python") if data_file is None else data_file
     if folder is None:
         return None

@@ -143,9 +143,10 @@ def test_extract_features_cache_and_head(tmp_path, monkeypatch):
 
 
 def test_extract_features_from_a_list_file_set(tmp_path, monkeypatch):
+    from datafakes import write_fake_list_set
     from hashing_utils import protocols as P
     monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "cache"))
-    root = P.write_fake_list_set(tmp_path / "set", n_classes=3, n_train=3, n_query=2, n_database=3)
+    root = write_fake_list_set(tmp_path / "set", n_classes=3, n_train=3, n_query=2, n_database=3)
     p = P.PROTOCOLS["imagenet-100"].resized(n_classes=3, n_train=3, n_query=2, n_database=3)
     s = hu.load_dataset("imagenet-100", protocol=p, root=root, size=32)
     body = bb.imagenet_backbone("resnet50-random")
