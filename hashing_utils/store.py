@@ -1,8 +1,9 @@
 """Where things live on disk and how they are written: the bottom of the data layer.
 
 One owner for each of: the project / data / cache folders and the environment flags that move them
-(HASHING_DATA_DIR, HASHING_CACHE_DIR, HASHING_OFFLINE, HASHING_FAST), atomic writes, SHA-256 fingerprints,
-the missing-data error, and DiskCache (the on-disk cache of the experiments and of the frozen features).
+(HASHING_DATA_DIR, HASHING_CACHE_DIR, HASHING_OFFLINE; HASHING_FAST is read by the notebooks and only named here,
+in the missing-data error's advice), atomic writes, SHA-256 fingerprints, the missing-data error, and DiskCache
+(the on-disk cache of the experiments and of the frozen features).
 
 Layering of the data layer (imports run downwards only; tests/test_imports.py checks that the package has no
 cycle, counting imports inside functions):
@@ -33,11 +34,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 def offline() -> bool:
     """True when $HASHING_OFFLINE is "1": nothing may be downloaded (tests, CI, an air-gapped machine)."""
     return os.environ.get("HASHING_OFFLINE", "0") == "1"
-
-
-def fast_mode() -> bool:
-    """True when $HASHING_FAST is "1": the notebooks' small, file-free setting (`make lab-fast`)."""
-    return os.environ.get("HASHING_FAST", "0") == "1"
 
 
 def data_dirs() -> list[Path]:

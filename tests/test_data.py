@@ -179,3 +179,22 @@ def test_every_loader_is_reached_through_the_registry():
         data.register_dataset("digits", lambda fast, seed: None)
     with pytest.raises(ValueError, match="kind must be one of"):
         data.register_dataset("x-new", lambda fast, seed: None, kind="video")
+
+
+def test_cifar100_hierarchy_is_read_from_the_official_pickles(tmp_path):
+    import pickle
+
+    from hashing_utils import hierarchy
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    # the official layout: byte-string keys, fine and coarse labels per training image, the names in meta
+    with open(folder / "train", "wb") as f:
+        pickle.dump({b"fine_labels": [0, 1, 2, 1], b"coarse_labels": [1, 0, 1, 0], b"data": np.zeros((4, 3072))}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({b"fine_label_names": [b"apple", b"bear", b"cloud"],
+                     b"coarse_label_names": [b"mammals", b"plants"]}, f)
+    parents, coarse = hierarchy.cifar100_hierarchy(folder)
+    assert coarse == ["mammals", "plants"] and parents == ["plants", "mammals", "plants"]
+    (folder / "meta").write_bytes(b"\x80\x04 truncated")
+    with pytest.raises(ValueError, match="meta: cannot be read"):
+        hierarchy.cifar100_hierarchy(folder)
