@@ -56,8 +56,7 @@ from .data import DATASETS, class_ids, load_dataset
 from .methods import HashingMethod, get_method, methods
 from .store import DiskCache, cache_dir, canonical_json, fingerprint
 
-__all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_cache", "experiment_config",
-           "config_key",
+__all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
            "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "environment", "class_code",
            "fit_classifier", "ClassifierAsHash", "benchmark_methods", "REFERENCE_EPOCHS", "reference_codes"]
 
@@ -291,7 +290,6 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
                                hparams=hparams, backbone=backbone, val_fraction=val_fraction)
     key = config_key(config)
     folder = cache_dir()
-    store = experiment_cache(folder)
     if cache and not refresh:
         hit = _read_cached(key, folder)
         if hit is not None:
@@ -299,7 +297,7 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
     if not cache:
         result, _ = _train_and_encode(config, key, hparams, device, progress)
         return {**result, "cached": False, "codes_path": str(folder / f"{key}.npz")}
-    folder.mkdir(parents=True, exist_ok=True)
+    store = experiment_cache(folder)
     with store.lock(key):
         if not refresh:                 # another process may have stored it while this one waited
             hit = _read_cached(key, folder, quiet=True)
