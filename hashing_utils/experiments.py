@@ -39,6 +39,7 @@ beat (Sablayrolles et al., "How should we evaluate supervised hashing?", ICASSP 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import io
 import platform
