@@ -411,10 +411,9 @@ def _list_set(name):
     return load
 
 
-for _name in ("cifar10", "fashion-mnist"):
+LIST_SETS = tuple(k for k, v in PROTOCOLS.items() if isinstance(v, ListProtocol))
+for _name in ("cifar10", "fashion-mnist") + LIST_SETS:
     register_protocol_loader(_name, lambda protocol, _n=_name, **kw: load_protocol(_n, protocol, **kw))
-for _name, _p in PROTOCOLS.items():
-    if isinstance(_p, ListProtocol):
-        register_protocol_loader(_name, lambda protocol, _n=_name, **kw: load_protocol(_n, protocol, **kw))
-        register_dataset(_name, _list_set(_name), kind="list-file",
-                         summary=f"{_name}: images under root= named by train/test/database.txt ({_p.used_by})")
+for _name in LIST_SETS:     # hu.load_dataset('nus-wide-21', root=...) reads it under its own protocol
+    register_dataset(_name, _list_set(_name), kind="list-file",
+                     summary=f"{_name}: images under root= named by train/test/database.txt ({PROTOCOLS[_name].used_by})")

@@ -154,6 +154,11 @@ def test_list_file_errors(list_set, tmp_path):
         hu.load_dataset("ms-coco", protocol=P.PROTOCOLS["ms-coco"].resized(n_classes=3), root=list_set)
     with pytest.raises(ValueError, match="pass root"):
         hu.load_dataset("ms-coco", protocol=p)
+    # without protocol=, a list-file set is read under its own preset (registered by protocols.py)
+    with pytest.raises(ValueError, match="3 entries, the protocol has 21 classes"):
+        hu.load_dataset("nus-wide-21", root=list_set)
+    with pytest.raises(ValueError, match="no fast mode"):
+        hu.load_dataset("nus-wide-21", root=list_set, fast=True)
     bad = tmp_path / "bad.txt"
     bad.write_text("images/a.png 0 1 2\n")
     with pytest.raises(ValueError, match="only 0 and 1"):
