@@ -13,6 +13,8 @@ cycle, counting imports inside functions):
     download     fetching files into a data folder (verified)
     data         RetrievalSplit, the data-set registry, load_dataset, the built-in and two-view sets
     protocols    the papers' protocols; registers its loaders into data's registry at import
+    above them   experiments and features (each keeps a DiskCache), hierarchy (find_data_file), backbones and
+                 models (offline(), for the one missing-weights policy)
 """
 from __future__ import annotations
 
