@@ -9,6 +9,7 @@ experiments (cached runs and sweeps), hierarchy (SHREWD), crossmodal (DCHML base
     hu.methods()                        # registered method names
 """
 from . import codes, data, devices, losses, metrics, models, results, training
+from . import protocols  # registers the paper protocols and the list-file sets into data's registry
 from .codes import binarize
 from .data import load_dataset
 from .devices import pick_device, seed_everything
