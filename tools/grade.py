@@ -11,6 +11,7 @@ into autograded/, and two CSV files are written:
   answers' score and whether they still need grading by hand (`nbgrader formgrader`, see COURSE.md).
 
     python tools/grade.py --submissions FOLDER [--out build/grading] notebooks/*.ipynb
+    python tools/grade.py --export-only [--out build/grading]    # the CSVs again, after grading written answers by hand
 
 Needs the `grading` extra (`pip install -e ".[grading]"`; `make install` installs it).
 """
@@ -85,18 +86,26 @@ def per_notebook_rows(course: Path) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--submissions", type=Path, required=True, help="folder with one sub-folder per student")
+    ap.add_argument("--submissions", type=Path, help="folder with one sub-folder per student")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "grading", help="nbgrader's course folder")
-    ap.add_argument("notebooks", nargs="+", type=Path, help="the instructor notebooks (the assignment)")
+    ap.add_argument("--export-only", action="store_true",
+                    help="only write the CSV files from the course folder's gradebook (e.g. after manual grading)")
+    ap.add_argument("notebooks", nargs="*", type=Path, help="the instructor notebooks (the assignment)")
     args = ap.parse_args(argv)
-    if not args.submissions.is_dir():
-        raise SystemExit(f"grade: {args.submissions} is not a folder (make grade SUBMISSIONS=folder)")
     course = args.out.resolve()
-    course.mkdir(parents=True, exist_ok=True)
-    prepare_source(course, args.notebooks)
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    copy_submissions(args.submissions, course, {p.name for p in args.notebooks})
-    nbgrader(["autograde", ASSIGNMENT, "--force"], course)
+    if args.export_only:
+        if not (course / "gradebook.db").exists():
+            raise SystemExit(f"grade: no gradebook in {course}: run make grade SUBMISSIONS=folder first")
+    else:
+        if args.submissions is None or not args.submissions.is_dir():
+            raise SystemExit(f"grade: --submissions must be a folder (make grade SUBMISSIONS=folder), got {args.submissions}")
+        if not args.notebooks:
+            raise SystemExit("grade: name the instructor notebooks to grade against")
+        course.mkdir(parents=True, exist_ok=True)
+        prepare_source(course, args.notebooks)
+        nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+        copy_submissions(args.submissions, course, {p.name for p in args.notebooks})
+        nbgrader(["autograde", ASSIGNMENT, "--force"], course)
     nbgrader(["export", "--to", str(course / "grades.csv")], course)
     rows = per_notebook_rows(course)
     with open(course / "grades-by-notebook.csv", "w", newline="") as f:
