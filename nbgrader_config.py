@@ -15,8 +15,6 @@ os.environ.setdefault("HASHING_OFFLINE", "1")
 
 c.CourseDirectory.root = os.environ.get("HASHING_GRADING_ROOT", "build/grading")
 c.CourseDirectory.course_id = "deep-hashing-workbook"
-# the handout's NOTATION.md travels with the notebooks
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 # nbgrader's default cell timeout (30 s) is shorter than the training cells; the longest fast-mode cell takes well
 # under a minute on a 2-core CPU, full mode a few minutes. A cell that runs over is interrupted, marked as an error

@@ -136,8 +136,8 @@ def pip_line(root: Path = ROOT) -> str | None:
 def readme(notebooks: list[str], wheel: str | None, pip: str | None) -> str:
     install = []
     if wheel:
-        install.append(f"    pip install wheel/{wheel}\n\n(the wheel in this folder, no network needed besides "
-                       "PyTorch and the other dependencies pip fetches).")
+        install.append(f"    pip install wheel/{wheel}\n\n(the module's wheel, in this folder; pip fetches PyTorch and the "
+                       "module's other dependencies where they are missing).")
     if pip:
         install.append(f"{'Or, with the network' if wheel else 'With the network'}:\n\n    {pip}")
     listing = "\n".join(f"- `{n}`" for n in notebooks)
