@@ -7,14 +7,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data student book browser-test
+.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data student grade book browser-test
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[notebooks,test,cluster,book]"
-	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed, sphinx, selenium; print('installed: torch', torch.__version__)"
+	$(BIN)/python -m pip install -e ".[notebooks,test,cluster,book,grading]"
+	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed, sphinx, selenium, nbgrader; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
 ## executes every notebook headless in fast mode into build/workbook/, with build/workbook/RESULTS.md
@@ -38,9 +38,16 @@ unit: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m hashing_utils download all
 
-## student versions of every notebook in build/student/ (solutions replaced by stubs, their outputs cleared)
+## the student handout in build/student/: every notebook without its solutions and hidden tests (the same cells as
+## nbgrader's generate_assignment), NOTATION.md, the module's wheel and a README for students
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --out build/student $(NOTEBOOKS)
+
+## autograde students' notebooks with nbgrader, in fast mode: SUBMISSIONS=folder holds one folder per student id with
+## that student's notebooks; writes build/grading/grades.csv and grades-by-notebook.csv (COURSE.md says the rest)
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2; }
+	$(TEST_ENV) $(BIN)/python tools/grade.py --submissions "$(SUBMISSIONS)" --out build/grading $(NOTEBOOKS)
 
 ## the static site in build/book/html/ (Sphinx + myst-nb) from the committed executed notebooks; nothing re-runs
 book: $(STAMP)
@@ -54,13 +61,18 @@ browser-test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+## JupyterLab in fast mode (small bundled data, nothing downloads): what `make test` runs, interactively
+.PHONY: lab-fast
+lab-fast: $(STAMP)
+	HASHING_FAST=1 HASHING_OFFLINE=1 $(BIN)/jupyter lab notebooks/
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_map.py
 
 clean:
 	rm -rf build .pytest_cache
 
-## notebook 09's comparison on Fashion-MNIST (the README's benchmark table): every method x 16/32/64 bits x 3 seeds,
+## notebook 09's comparison on Fashion-MNIST (the table in docs/benchmark.md): every method x 16/32/64 bits x 3 seeds,
 ## cached in build/cache (so notebook 09 in full mode then reads it back); about 40 min on a 2-core CPU
 .PHONY: benchmark-full
 benchmark-full: $(STAMP)

@@ -212,7 +212,7 @@ def main(argv=None) -> int:
     times = {"extract_seconds": 0.0, "extracted": 0}
     arch = args.backbone.removesuffix("-random")
     pretrained = args.backbone != "pixels" and not args.backbone.endswith("-random")
-    weights = "none" if args.backbone == "pixels" else ft._Described(args.backbone).weights_id
+    weights = "none" if args.backbone == "pixels" else ft.describe_backbone(args.backbone).weights_id
     if args.mode == "frozen":
         f_tr, f_q, f_db = features_of(split, args.backbone, device, times)
     y_tr = class_ids(split.y_train) if not split.multi_label else split.y_train

@@ -1,8 +1,11 @@
 """Sphinx configuration of the workbook's site (`make book`; tools/build_book.py stages the sources first).
 
 Sphinx + myst-nb renders the committed, executed notebooks as they are (nb_execution_mode = "off": nothing is
-re-run, so the site shows the full-mode outputs that were committed). MathJax 2 comes from the
-jupyter-server-mathjax wheel and is served from _static/, so maths renders with no network."""
+re-run, so the site shows the full-mode outputs that were committed). MathJax 3 comes from the
+django-static-mathjax wheel and is served from _static/, so maths renders with no network."""
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.template import field, href, join, optional, sentence
 project = "The Deep Hashing Workbook"
 author = "The Deep Hashing Workbook contributors"
 copyright = "2026, " + author
@@ -27,12 +30,26 @@ mathjax_path = "mathjax/tex-svg.js"
 mathjax3_config = {"options": {"enableMenu": False}}
 
 bibtex_bibfiles = ["references.bib"]
-bibtex_default_style = "plain"
+
+
+class WorkbookStyle(PlainStyle):
+    """pybtex's plain style, plus the public code read for a paper (the `code` field) as a link."""
+
+    def format_web_refs(self, e):
+        code = join["Code: ", href[field("code", raw=True), field("code", raw=True)]]
+        return sentence[optional[self.format_url(e)], optional[self.format_eprint(e)],
+                        optional[self.format_doi(e)], optional[code]]
+
+
+register_plugin("pybtex.style.formatting", "workbook", WorkbookStyle)
+bibtex_default_style = "workbook"
 bibtex_reference_style = "author_year"
 
 html_theme = "furo"
 html_title = project
 html_static_path = ["_static"]
+html_css_files = ["workbook.css"]          # code wraps, run links (book/_static)
+html_js_files = ["search-no-tex.js"]       # search snippets without raw TeX
 html_favicon = "favicon.svg"
 html_show_sourcelink = False
 html_copy_source = False

@@ -10,6 +10,7 @@ stats and claims (seeded comparisons, readings asserted beside their numbers), h
     hu.methods()                        # registered method names
 """
 from . import codes, data, devices, losses, metrics, models, results, training
+from . import protocols  # registers the paper protocols and the list-file sets into data's registry
 from .codes import binarize
 from .data import load_dataset
 from .devices import pick_device, seed_everything

@@ -14,14 +14,20 @@ Fine-tuning lower learning rate: `lr_multiplier = 0.1` on the module, read by tr
 backbone 0.1 x the head's learning rate (HashNet, CSQ, OrthoHash train the new hash layer 10x faster than the
 pretrained layers). Weights: IMAGENET1K_V1 (the original ImageNet weights the papers' backbones correspond to).
 Nothing here downloads when $HASHING_OFFLINE=1: missing weights are a clear WeightsMissingError instead.
+
+The one missing-weights policy of the package (models.py's 'resnet18-pretrained' follows it too): pretrained
+weights that are neither in torch's cache nor downloadable raise WeightsMissingError, naming the file, where torch
+looked and the command that fetches it; random weights are only ever an explicit choice (pretrained=False,
+'<name>-random', or models.py's 'resnet18'), never a silent fallback.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from .store import offline
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -32,6 +38,9 @@ ARCHITECTURES = {"alexnet": ("alexnet", "AlexNet_Weights", 4096),
                  "vgg16": ("vgg16", "VGG16_Weights", 4096),
                  "resnet50": ("resnet50", "ResNet50_Weights", 2048)}
 BACKBONE_NAMES = tuple(ARCHITECTURES) + tuple(f"{a}-random" for a in ARCHITECTURES)
+# torchvision's weights enum of every architecture whose ImageNet weights the package loads (models.py's ResNet-18
+# included)
+WEIGHTS_ENUMS = {**{a: enum for a, (_, enum, _) in ARCHITECTURES.items()}, "resnet18": "ResNet18_Weights"}
 
 
 class WeightsMissingError(FileNotFoundError):
@@ -41,14 +50,16 @@ class WeightsMissingError(FileNotFoundError):
 def weights_path(arch: str, weights: str = "IMAGENET1K_V1") -> Path:
     """Where torch looks for a weights file: <torch.hub.get_dir()>/checkpoints/<file name of the URL>
     (hub dir = $TORCH_HOME/hub, default ~/.cache/torch/hub)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(_weights_enum(arch, weights).url)
+    return Path(torch.hub.get_dir()) / "checkpoints" / weights_enum(arch, weights).url.rsplit("/", 1)[-1]
 
 
-def _weights_enum(arch: str, weights: str):
+def weights_enum(arch: str, weights: str = "IMAGENET1K_V1"):
+    """torchvision's weights enum member `weights` of `arch` (e.g. ResNet50_Weights.IMAGENET1K_V1); a ValueError
+    naming the choices for an unknown architecture or weights name."""
     import torchvision
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown backbone {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-    enum = getattr(torchvision.models, ARCHITECTURES[arch][1])
+    if arch not in WEIGHTS_ENUMS:
+        raise ValueError(f"unknown backbone {arch!r}; choose one of {', '.join(WEIGHTS_ENUMS)}")
+    enum = getattr(torchvision.models, WEIGHTS_ENUMS[arch])
     try:
         return enum[weights]
     except KeyError:
@@ -56,30 +67,35 @@ def _weights_enum(arch: str, weights: str):
             from None
 
 
-def _missing_weights(arch, w, path: Path, cause=None) -> WeightsMissingError:
+def missing_weights_error(arch: str, weights: str = "IMAGENET1K_V1", cause=None,
+                          random_choice: str | None = None) -> WeightsMissingError:
+    """The error for pretrained weights that are not on disk: names the file, where torch looks, the command that
+    fetches it, and the explicit choice of random weights (random_choice; default '<arch>-random')."""
+    w, path = weights_enum(arch, weights), weights_path(arch, weights)
     why = "HASHING_OFFLINE=1 forbids downloading" if cause is None else f"the download failed ({cause})"
     return WeightsMissingError(
         f"{arch}: the ImageNet weights {w} are missing: {path} does not exist and {why}. torch looks in "
         f"<hub dir>/checkpoints/, hub dir = $TORCH_HOME/hub (default ~/.cache/torch/hub; here {torch.hub.get_dir()}). "
         f"To get them, on a machine with network run\n"
-        f"  python -c \"import torchvision; torchvision.models.{ARCHITECTURES[arch][0]}(weights='{w.name}')\"\n"
-        f"and copy {w.url.rsplit('/', 1)[-1]} into {path.parent} (or point TORCH_HOME at a folder holding "
-        f"hub/checkpoints/{path.name}); or download {w.url} there by hand. For tests use pretrained=False "
-        f"(backbone '{arch}-random').")
+        f"  python -c \"import torchvision; torchvision.models.{arch}(weights='{w.name}')\"\n"
+        f"and copy {path.name} into {path.parent} (or point TORCH_HOME at a folder holding "
+        f"hub/checkpoints/{path.name}); or download {w.url} there by hand. For random weights say so: "
+        f"pretrained=False (backbone {random_choice or repr(arch + '-random')}).")
 
 
-def load_weights(arch: str, weights: str = "IMAGENET1K_V1") -> dict:
+def load_weights(arch: str, weights: str = "IMAGENET1K_V1", random_choice: str | None = None) -> dict:
     """The state dict of torchvision's `weights` for `arch`, from torch's cache; downloaded only when
-    $HASHING_OFFLINE is not "1". Raises WeightsMissingError with where torch looked and how to get the file."""
-    w = _weights_enum(arch, weights)
+    $HASHING_OFFLINE is not "1". Raises WeightsMissingError with where torch looked and how to get the file
+    (random_choice: how the caller asks for random weights instead, for the message)."""
+    w = weights_enum(arch, weights)
     path = weights_path(arch, weights)
     if not path.is_file():
-        if os.environ.get("HASHING_OFFLINE", "0") == "1":
-            raise _missing_weights(arch, w, path)
+        if offline():
+            raise missing_weights_error(arch, weights, random_choice=random_choice)
         try:
             return w.get_state_dict(progress=True)
         except Exception as e:  # no network, a proxy, a failed hash
-            raise _missing_weights(arch, w, path, f"{e.__class__.__name__}: {e}") from e
+            raise missing_weights_error(arch, weights, f"{e.__class__.__name__}: {e}", random_choice) from e
     return w.get_state_dict(progress=False)
 
 
@@ -128,7 +144,7 @@ class ImageNetBackbone(nn.Module):
         else:                                       # AlexNet / VGG-16: keep fc6, fc7 (and their ReLU, dropout)
             net.classifier = nn.Sequential(*list(net.classifier.children())[:-1])
         self.arch, self.pretrained = arch, bool(pretrained)
-        self.weights_id = f"{_weights_enum(arch, weights)}" if pretrained else f"random(seed={seed})"
+        self.weights_id = f"{weights_enum(arch, weights)}" if pretrained else f"random(seed={seed})"
         self.input = ImageNetInput(input_size)
         self.net = net
         self.out_features = width
@@ -156,6 +172,14 @@ def imagenet_backbone(name: str, pretrained: bool | None = None, **kwargs) -> Im
 
 def is_imagenet_backbone(name) -> bool:
     return isinstance(name, str) and name in BACKBONE_NAMES
+
+
+def weights_id(name: str) -> str:
+    """What imagenet_backbone(name).weights_id will be, without building it or loading weights:
+    'ResNet50_Weights.IMAGENET1K_V1' for 'resnet50', 'random(seed=0)' for 'resnet50-random'."""
+    if not is_imagenet_backbone(name):
+        raise ValueError(f"unknown ImageNet backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}")
+    return "random(seed=0)" if name.endswith("-random") else str(weights_enum(name))
 
 
 class FeatureInput(nn.Module):

@@ -1,35 +1,55 @@
-"""Named retrieval data sets with a documented train / query / database split and fixed seeds.
+"""Named retrieval data sets with a documented train / query / database split and fixed seeds, and the registry
+that hu.load_dataset dispatches through.
 
 Every split stores labels as multi-hot float32 (n, C); single-label data is the special case with
 one 1 per row. Inputs are float32 in [0, 1]: flat (n, d) for `digits`, (n, 1, 28, 28) or
 (n, 3, 32, 32) for the torchvision sets.
 
 Data files are looked for in, in order: the folders in $HASHING_DATA_DIR (os.pathsep-separated), then the
-project's `data/`; when they are missing and $HASHING_OFFLINE is not "1", torchvision downloads them into
-`data/`. Fast mode's Fashion-MNIST is a small checksummed subset shipped inside the package
+project's `data/` (store.data_dirs()); when they are missing and $HASHING_OFFLINE is not "1", torchvision
+downloads them into `data/`. Fast mode's Fashion-MNIST is a small checksummed subset shipped inside the package
 (fixtures/fashion_mnist_subset.npz, MIT licence, see fixtures/README.md): it needs no file and no network.
 
-Two-view (cross-modal) data live here too: load_wikipedia(), load_digits_two_view(), load_mirflickr_text().
+The registry: register_dataset(name, loader, kind=...) adds a data set that load_dataset(name, ...) reaches;
+register_protocol_loader(name, loader) adds what load_dataset(name, protocol=...) calls. This module registers
+the built-in image sets (DATASETS) and the two-view sets (load_wikipedia, load_digits_two_view,
+load_mirflickr_text); protocols.py registers the paper protocols and the list-file sets when the package is
+imported (hashing_utils/__init__.py imports it).
+
+Layer: above store, formats and download; below protocols, experiments, features and the methods (store.py
+draws the whole data layer). Nothing here imports a module above it, not even inside a function.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
-import os
-import uuid
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from . import download
+from .formats import TORCHVISION_LAYOUT, find_idx_files, read_idx_set
+from .store import PROJECT_DIR, data_dirs, default_data_dir, find_data_file, fingerprint, missing_data_error, offline
+
+__all__ = ["RetrievalSplit", "CrossModalSplit", "load_dataset", "register_dataset", "register_protocol_loader",
+           "dataset_names", "DATASETS", "to_multi_hot", "class_ids", "make_mosaics", "load_digits",
+           "load_digits_mosaic", "load_torchvision_split", "load_idx_set", "load_fashion_subset",
+           "load_fashion_fixture", "load_wikipedia", "load_digits_two_view", "load_two_view", "load_mirflickr_text",
+           "stratified_pick", "check_count", "FASHION_CLASSES", "FASHION_HIERARCHY", "FASHION_FIXTURE",
+           "WIKIPEDIA_FILE", "MIRFLICKR_FILE", "PROJECT_DIR", "data_dirs", "find_data_file"]
+
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 # the natural two-level hierarchy of Fashion-MNIST (parent group of each class, index by class)
 FASHION_HIERARCHY = ["tops", "trouser", "tops", "dress", "tops", "footwear", "tops", "footwear", "bag", "footwear"]
 
+# the built-in single-view image sets: what experiments and the benchmarks run on (no file needed for the first two
+# and for fast-mode Fashion-MNIST)
 DATASETS = ("digits", "digits-mosaic", "mnist", "fashion-mnist", "cifar10", "cifar100")
+# the fast-mode hint of the missing-data error, for the image sets
+FAST_IMAGES = "hu.load_dataset('fashion-mnist', fast=True)"
 
 # The Fashion-MNIST subset in the package (made by tools/make_fashion_fixture.py from the original files):
 # 500 training and 100 test images per class, uint8, with their positions in the original files.
@@ -93,8 +113,8 @@ def class_ids(y: torch.Tensor) -> torch.Tensor:
     return y.argmax(1) if y.ndim == 2 else y
 
 
-def _stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.Generator, fraction=None):
-    """Indices holding `per_class` items of every class (or `fraction` of each class)."""
+def stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.Generator, fraction=None):
+    """Sorted indices holding `per_class` items of every class (or `fraction` of each class), drawn by `rng`."""
     picked = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
@@ -103,136 +123,38 @@ def _stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.G
     return np.sort(np.concatenate(picked))
 
 
-# ----------------------------------------------------------------------------- data folders
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the old file or the whole new one, never a part: a temp
-    file in the same folder (a rename is atomic only within one file system), named by pid + a random tag so
-    that two writers never share one, flushed to disk, then os.replace. Killed mid-write, only the temp remains."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+# ----------------------------------------------------------------------------- full-size image files
+def _fetch_hint(name: str) -> str:
+    make = " (`make data` fetches Fashion-MNIST)" if name == "fashion-mnist" else ""
+    return (f"run once without HASHING_OFFLINE=1 and the loader downloads them through torchvision into "
+            f"{default_data_dir()}{make}, or put the files in one of the folders above (see data/README.md)")
 
 
-def data_dirs() -> list[Path]:
-    """Folders searched for data files, in order."""
-    dirs = [Path(p) for p in os.environ.get("HASHING_DATA_DIR", "").split(os.pathsep) if p]
-    return dirs + [PROJECT_DIR / "data"]
-
-
-def find_data_file(*relative: str) -> Path | None:
-    """The first existing <dir>/<relative> over data_dirs() and the given relative paths."""
-    for d in data_dirs():
-        for rel in relative:
-            if (d / rel).exists():
-                return d / rel
-    return None
-
-
-def _offline() -> bool:
-    return os.environ.get("HASHING_OFFLINE", "0") == "1"
-
-
-_TV = {"mnist": ("MNIST", "MNIST"), "fashion-mnist": ("FashionMNIST", "fashion-mnist"),
-       "cifar10": ("CIFAR10", "cifar-10-batches-py"), "cifar100": ("CIFAR100", "cifar-100-python")}
-_IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-
-
-def read_idx(raw: bytes, name: str = "IDX file") -> np.ndarray:
-    """Parse the (Fashion-)MNIST IDX format: bytes 0-3 = 0, 0, 0x08 (uint8), ndim; then ndim big-endian
-    uint32 sizes; then the data. A wrong header or a length that does not match the sizes is a ValueError."""
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 4:
-        raise ValueError(f"{name}: not an IDX file of unsigned bytes (bad header): the file is corrupt or is not "
-                         "an MNIST-format file; delete it and fetch it again")
-    ndim = raw[3]
-    head = 4 + 4 * ndim
-    dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)) if len(raw) >= head else ()
-    expected = head + int(np.prod(dims)) if dims else head
-    if len(raw) != expected:
-        raise ValueError(f"{name}: {len(raw):,} bytes where the header promises {expected:,} (shape {dims}): the "
-                         "file is truncated or corrupt; delete it and fetch it again")
-    return np.frombuffer(raw, np.uint8, offset=head).reshape(dims)
-
-
-def _read_idx_file(path: Path) -> np.ndarray:
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise ValueError(f"{path}: cannot be decompressed ({e}); the file is truncated or corrupt: delete it and "
-                         "fetch it again") from e
-    return read_idx(raw, str(path))
-
-
-def _find_idx_files(name: str) -> dict | None:
-    """The four IDX files of (Fashion-)MNIST, raw or .gz, from the first folder that holds all four:
-    <dir>/<FashionMNIST|MNIST>/raw/ (torchvision's layout) or <dir>/<fashion-mnist|MNIST>/."""
-    cls, folder = _TV[name]
-    for d in data_dirs():
-        for sub in dict.fromkeys((f"{cls}/raw", folder)):
-            found = {f: next((p for p in (d / sub / f, d / sub / f"{f}.gz") if p.is_file()), None) for f in _IDX_FILES}
-            if all(found.values()):
-                return found
-            if any(found.values()):
-                missing = [f for f, p in found.items() if p is None]
-                raise FileNotFoundError(f"{name}: {d / sub} holds only some of the four files; missing: "
-                                        f"{', '.join(missing)} (raw or .gz)")
-    return None
-
-
-def _missing_data_error(name: str, what: str) -> FileNotFoundError:
-    places = "\n  ".join(str(d) for d in data_dirs())
-    return FileNotFoundError(
-        f"{name}: {what} not found, and HASHING_OFFLINE=1 forbids downloading. Put the files under one of:\n  "
-        f"{places}\nor set HASHING_DATA_DIR to the folder that holds them (see data/README.md). Fast mode "
-        f"(hu.load_dataset('fashion-mnist', fast=True)) needs no file: it reads the subset shipped in the package.")
-
-
-def _download_torchvision(name: str) -> None:
-    """torchvision's own download (it checks each file's MD5) into the project's data/."""
-    import torchvision
-    cls = getattr(torchvision.datasets, _TV[name][0])
-    root = PROJECT_DIR / "data"
-    try:
-        for train in (True, False):
-            cls(root=str(root), train=train, download=True)
-    except Exception as e:  # no network, or a failed checksum
-        raise FileNotFoundError(f"{name}: the download into {root} failed ({e}). Fetch the files by hand, or set "
-                                "HASHING_DATA_DIR to a folder that holds them (see data/README.md).") from e
-
-
-def _load_idx_set(name: str):
-    files = _find_idx_files(name)
+def load_idx_set(name: str) -> tuple:
+    """'mnist' or 'fashion-mnist' from its four IDX files (found by formats.find_idx_files; downloaded through
+    torchvision when absent and online): (x_train (60000, 28, 28) uint8, y_train int64, x_test, y_test)."""
+    files = find_idx_files(name)
     if files is None:
-        if _offline():
-            raise _missing_data_error(name, "the four *-ubyte(.gz) files")
-        _download_torchvision(name)
-        files = _find_idx_files(name)
-    x_tr, y_tr, x_te, y_te = (_read_idx_file(files[f]) for f in _IDX_FILES)
-    for x, y, part in ((x_tr, y_tr, "train"), (x_te, y_te, "t10k")):
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{name}: {part} images {x.shape} and labels {y.shape} do not match")
-    return x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64)
+        if offline():
+            raise missing_data_error(name, "the four *-ubyte(.gz) files", get=_fetch_hint(name), fast=FAST_IMAGES)
+        download.download_torchvision(name)
+        files = find_idx_files(name)
+    return read_idx_set(files, name)
 
 
 def _load_torchvision(name: str):
     """((x_train, y_train), (x_test, y_test), class names): x float32 in [0, 1], (n, c, h, w); y int64."""
     if name in ("mnist", "fashion-mnist"):
-        x_tr, y_tr, x_te, y_te = _load_idx_set(name)
+        x_tr, y_tr, x_te, y_te = load_idx_set(name)
         images = lambda x: torch.from_numpy(x.astype(np.float32))[:, None].div_(255.0)
         classes = FASHION_CLASSES if name == "fashion-mnist" else [str(i) for i in range(10)]
         return (images(x_tr), y_tr), (images(x_te), y_te), list(classes)
     import torchvision
-    cls, folder = _TV[name]
+    cls, folder = TORCHVISION_LAYOUT[name]
     found = find_data_file(folder)
-    if found is None and _offline():
-        raise _missing_data_error(name, f"the folder '{folder}/'")
-    root = found.parent if found is not None else PROJECT_DIR / "data"
+    if found is None and offline():
+        raise missing_data_error(name, f"the folder '{folder}/'", get=_fetch_hint(name), fast=FAST_IMAGES)
+    root = found.parent if found is not None else default_data_dir()
     try:
         # download=False still checks every file's MD5: a truncated or corrupt file is refused here
         train = getattr(torchvision.datasets, cls)(root=str(root), train=True, download=found is None)
@@ -256,19 +178,18 @@ def load_fashion_fixture() -> dict:
         raise FileNotFoundError(f"the Fashion-MNIST subset {FASHION_FIXTURE} is missing from the package; "
                                 "reinstall it, or rebuild it with tools/make_fashion_fixture.py")
     raw = FASHION_FIXTURE.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = fingerprint(raw)
     if digest != FASHION_FIXTURE_SHA256:
         raise ValueError(f"{FASHION_FIXTURE}: SHA-256 {digest} does not match the expected {FASHION_FIXTURE_SHA256}: "
                          "the file is corrupt or was changed; restore it with `git checkout` or rebuild it with "
                          "tools/make_fashion_fixture.py")
-    import io
     with np.load(io.BytesIO(raw), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
 # ----------------------------------------------------------------------------- data sets
-def _check_count(arg: str, value, least: int = 1) -> None:
-    """TypeError unless `value` is an integer, ValueError unless it is >= least: loader arguments."""
+def check_count(arg: str, value, least: int = 1) -> None:
+    """TypeError unless `value` is an integer, ValueError unless it is >= least: the loaders' size arguments."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{arg} must be an integer, got {value!r}")
     if value < least:
@@ -285,7 +206,7 @@ def load_digits(query_fraction: float = 0.2, seed: int = 0) -> RetrievalSplit:
     x = torch.as_tensor(d.data, dtype=torch.float32) / 16.0
     y = d.target.astype(np.int64)
     rng = np.random.default_rng(seed)
-    q = _stratified_pick(y, None, rng, fraction=query_fraction)
+    q = stratified_pick(y, None, rng, fraction=query_fraction)
     rest = np.setdiff1d(np.arange(len(y)), q)
     yy = to_multi_hot(y, 10)
     return RetrievalSplit(
@@ -320,8 +241,8 @@ def make_mosaics(images: torch.Tensor, labels: np.ndarray, n_mosaics: int, n_cla
 def load_digits_mosaic(n_train: int = 2000, n_query: int = 300, seed: int = 0) -> RetrievalSplit:
     """Multi-label mosaics of sklearn digits (16x16, flattened to 256). Query mosaics are built only from
     held-out digit images (the digits split's queries), train/database mosaics from the rest."""
-    _check_count("n_train", n_train)
-    _check_count("n_query", n_query)
+    check_count("n_train", n_train)
+    check_count("n_query", n_query)
     base = load_digits(seed=seed)
     to_img = lambda x: x.view(-1, 8, 8)
     xt, yt = make_mosaics(to_img(base.x_train), class_ids(base.y_train).numpy(), n_train, 10, seed=seed)
@@ -338,14 +259,14 @@ def load_torchvision_split(name: str, n_train_per_class: int = 500, n_query_per_
     """The CIFAR-style protocol on a torchvision set: queries = n_query_per_class per class from the
     official test set; training = n_train_per_class per class from the training set; database = the
     whole training set (training images included), or a seeded random n_db of it."""
-    _check_count("n_train_per_class", n_train_per_class)
-    _check_count("n_query_per_class", n_query_per_class)
+    check_count("n_train_per_class", n_train_per_class)
+    check_count("n_query_per_class", n_query_per_class)
     if n_db is not None:
-        _check_count("n_db", n_db)
+        check_count("n_db", n_db)
     (xtr, ytr), (xte, yte), classes = _load_torchvision(name)
     rng = np.random.default_rng(seed)
-    q = _stratified_pick(yte, n_query_per_class, rng)
-    t = _stratified_pick(ytr, n_train_per_class, rng)
+    q = stratified_pick(yte, n_query_per_class, rng)
+    t = stratified_pick(ytr, n_train_per_class, rng)
     db = np.arange(len(ytr)) if n_db is None or n_db >= len(ytr) else np.sort(rng.permutation(len(ytr))[:n_db])
     c = len(classes)
     return RetrievalSplit(
@@ -371,8 +292,8 @@ def load_fashion_subset(n_train_per_class: int = 100, n_query_per_class: int = 2
     xtr, ytr = images(z["train_images"]), z["train_labels"].astype(np.int64)
     xte, yte = images(z["test_images"]), z["test_labels"].astype(np.int64)
     rng = np.random.default_rng(seed)
-    q = _stratified_pick(yte, n_query_per_class, rng)
-    t = _stratified_pick(ytr, n_train_per_class, rng)
+    q = stratified_pick(yte, n_query_per_class, rng)
+    t = stratified_pick(ytr, n_train_per_class, rng)
     db = np.arange(len(ytr)) if n_db is None or n_db >= len(ytr) else np.sort(rng.permutation(len(ytr))[:n_db])
     classes = [str(c) for c in z["class_names"]]
     return RetrievalSplit(
@@ -384,37 +305,92 @@ def load_fashion_subset(n_train_per_class: int = 100, n_query_per_class: int = 2
                                      "db_index": z["train_index"][db]})
 
 
-def load_dataset(name: str, fast: bool = False, seed: int = 0, protocol=None, **kwargs) -> RetrievalSplit:
+# ----------------------------------------------------------------------------- the registry and load_dataset
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered data set: load(fast=..., seed=..., **kwargs) returns its split. kind: 'image' (a RetrievalSplit
+    of images or flat vectors), 'two-view' (a CrossModalSplit), 'text' (a RetrievalSplit of text features) or
+    'list-file' (a protocol's list files under a root)."""
+    name: str
+    load: Callable
+    kind: str
+    summary: str = ""
+
+
+_REGISTRY: dict[str, DatasetEntry] = {}
+_PROTOCOL_LOADERS: dict[str, Callable] = {}
+KINDS = ("image", "two-view", "text", "list-file")
+
+
+def register_dataset(name: str, load: Callable, *, kind: str = "image", summary: str = "") -> None:
+    """Make load_dataset(name, fast=..., seed=..., **kwargs) call load(fast=fast, seed=seed, **kwargs)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if name in _REGISTRY and _REGISTRY[name].load is not load:
+        raise ValueError(f"a data set {name!r} is registered already")
+    _REGISTRY[name] = DatasetEntry(name, load, kind, summary)
+
+
+def register_protocol_loader(name: str, load: Callable) -> None:
+    """Make load_dataset(name, protocol=p, fast=..., seed=..., **kwargs) call load(p, seed=seed, fast=fast,
+    **kwargs) (protocols.py registers the paper protocols this way)."""
+    _PROTOCOL_LOADERS[name] = load
+
+
+def dataset_names(kind: str | None = None) -> tuple:
+    """The registered data-set names (of one kind, or all), in registration order."""
+    return tuple(n for n, e in _REGISTRY.items() if kind is None or e.kind == kind)
+
+
+def load_dataset(name: str, fast: bool = False, seed: int = 0, protocol=None, **kwargs):
     """Load a named split. fast=True gives the small split of fast mode: for Fashion-MNIST the subset shipped
     in the package (100 train and 20 query images per class, a 5,000-image database; nothing to download),
     for MNIST and CIFAR the same sizes drawn from the full files; digits are small already and stay whole.
-    protocol: a paper protocol ('cifar10', 'cifar10-1', 'cifar10-2', 'nus-wide-21', 'ms-coco', 'imagenet-100'),
-    see hashing_utils/protocols.py; the split then carries the protocol's mAP@K."""
+    Besides DATASETS: the two-view sets 'wikipedia' and 'digits-two-view' (a CrossModalSplit) and
+    'mirflickr25k-text'; with the protocols registered, the list-file sets 'nus-wide-21', 'ms-coco',
+    'imagenet-100' (root=...). protocol: a paper protocol ('cifar10', 'cifar10-1', 'cifar10-2', 'nus-wide-21',
+    'ms-coco', 'imagenet-100'), see hashing_utils/protocols.py; the split then carries the protocol's mAP@K."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a data set name (str), one of {DATASETS}; got {type(name).__name__}")
     if not isinstance(fast, (bool, np.bool_)) and fast not in (0, 1):
         raise TypeError(f"fast must be True or False, got {fast!r}")
-    _check_count("seed", seed, least=0)
+    check_count("seed", seed, least=0)
     if protocol is not None:
-        from .protocols import load_protocol
-        return load_protocol(name, protocol, seed=seed, fast=fast, **kwargs)
-    if name == "digits":
-        return load_digits(seed=seed, **kwargs)
-    if name == "digits-mosaic":
-        if fast:
-            kwargs = {"n_train": 1000, "n_query": 200, **kwargs}
-        return load_digits_mosaic(seed=seed, **kwargs)
-    if name == "fashion-mnist" and fast:
-        return load_fashion_subset(seed=seed, **kwargs)
-    if name in _TV:
+        if name not in _PROTOCOL_LOADERS:
+            raise ValueError(f"no protocol presets for data set {name!r}; protocols exist for "
+                             f"{', '.join(_PROTOCOL_LOADERS) or 'none (hashing_utils.protocols is not imported)'}")
+        return _PROTOCOL_LOADERS[name](protocol, seed=seed, fast=bool(fast), **kwargs)
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(_REGISTRY)}")
+    return _REGISTRY[name].load(fast=bool(fast), seed=seed, **kwargs)
+
+
+def _digits(fast, seed, **kwargs):
+    return load_digits(seed=seed, **kwargs)
+
+
+def _digits_mosaic(fast, seed, **kwargs):
+    return load_digits_mosaic(seed=seed, **({"n_train": 1000, "n_query": 200, **kwargs} if fast else kwargs))
+
+
+def _torchvision_set(name):
+    def load(fast, seed, **kwargs):
+        if fast and name == "fashion-mnist":
+            return load_fashion_subset(seed=seed, **kwargs)
         if fast:
             kwargs = {"n_train_per_class": 100, "n_query_per_class": 20, "n_db": 5000, **kwargs}
         return load_torchvision_split(name, seed=seed, **kwargs)
-    raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    return load
+
+
+register_dataset("digits", _digits, summary="sklearn's 8x8 digits, 1,797 images, 10 classes (no file)")
+register_dataset("digits-mosaic", _digits_mosaic, summary="2x2 mosaics of digits, multi-label (no file)")
+for _name in DATASETS[2:]:
+    register_dataset(_name, _torchvision_set(_name), summary=f"{_name} through torchvision's files")
 
 
 # ----------------------------------------------------------------------------- two-view (cross-modal) data
-WIKIPEDIA_FILE = "wikipedia/wikipedia_sift128_lda10.npz"
+WIKIPEDIA_FILE = download.WIKIPEDIA_FILE
 MIRFLICKR_FILE = "mirflickr25k/mirflickr25k_tags1386_labels24.npz"
 
 
@@ -460,22 +436,16 @@ class CrossModalSplit:
                 f"text view {self.text_train.shape[1]}-d")
 
 
-def _missing(name: str, rel: str) -> FileNotFoundError:
-    places = "\n  ".join(str(d) for d in data_dirs())
-    return FileNotFoundError(
-        f"{name}: '{rel}' was not found. Put the file under one of these folders (keeping the sub-folder):\n  "
-        f"{places}\nor set HASHING_DATA_DIR to the folder that holds it (see data/README.md for the source).")
-
-
 def load_wikipedia() -> CrossModalSplit:
     """The standard Wikipedia protocol: the 2,173 training pairs are also the database, the 693 test pairs the
     queries. Image = 128-d SIFT bag-of-words (rows sum to 1), text = 10-d LDA topic proportions."""
     path = find_data_file(WIKIPEDIA_FILE)
-    if path is None and not _offline():     # the original release, SHA-256 verified (hashing_utils/download.py)
-        from .download import download_wikipedia
-        path = download_wikipedia()
+    if path is None and not offline():      # the original release, SHA-256 verified (hashing_utils/download.py)
+        path = download.download_wikipedia()
     if path is None:
-        raise _missing("Wikipedia", WIKIPEDIA_FILE)
+        raise missing_data_error("Wikipedia", f"'{WIKIPEDIA_FILE}'", fast="hu.load_dataset('digits-two-view')",
+                                 get="`python -m hashing_utils download wikipedia` (or `make data`) on a machine "
+                                     "with network, or put the file in one of the folders, keeping the sub-folder")
     with np.load(path, allow_pickle=False) as d:
         img = torch.as_tensor(d["img_sift_bow128"], dtype=torch.float32)
         txt = torch.as_tensor(d["txt_lda10"], dtype=torch.float32)
@@ -524,12 +494,11 @@ def load_digits_two_view(noise: float = 1.0, seed: int = 0) -> CrossModalSplit:
 
 
 def load_two_view(name: str, seed: int = 0) -> CrossModalSplit:
-    """'wikipedia' or 'digits-two-view'."""
-    if name == "wikipedia":
-        return load_wikipedia()
-    if name == "digits-two-view":
-        return load_digits_two_view(seed=seed)
-    raise ValueError(f"unknown two-view data set {name!r}; choose 'wikipedia' or 'digits-two-view'")
+    """A registered two-view data set: 'wikipedia' or 'digits-two-view' (load_dataset reaches them too)."""
+    two_view = dataset_names("two-view")
+    if name not in two_view:
+        raise ValueError(f"unknown two-view data set {name!r}; choose {' or '.join(repr(n) for n in two_view)}")
+    return load_dataset(name, seed=seed)
 
 
 def load_mirflickr_text(n_query: int = 2000, n_train: int = 5000, seed: int = 0) -> RetrievalSplit:
@@ -538,7 +507,9 @@ def load_mirflickr_text(n_query: int = 2000, n_train: int = 5000, seed: int = 0)
     the database (the papers use 10,000; 5,000 keeps a CPU exercise short)."""
     path = find_data_file(MIRFLICKR_FILE)
     if path is None:
-        raise _missing("MIRFlickr-25K", MIRFLICKR_FILE)
+        raise missing_data_error("MIRFlickr-25K", f"'{MIRFLICKR_FILE}'", fast=FAST_IMAGES,
+                                 get="put the file in one of the folders, keeping the sub-folder (data/README.md "
+                                     "names the source)")
     with np.load(path, allow_pickle=False) as d:
         x = torch.as_tensor(d["tags_bow"], dtype=torch.float32)
         y = torch.as_tensor(d["labels"], dtype=torch.float32)
@@ -550,3 +521,11 @@ def load_mirflickr_text(n_query: int = 2000, n_train: int = 5000, seed: int = 0)
     return RetrievalSplit("mirflickr25k-text", x[t], y[t], x[q], y[q], x[db], y[db], names,
                           f"MIRFlickr-25K tags: {n_query} queries, database {len(db)}, {n_train} training items "
                           f"from the database (seed {seed})")
+
+
+register_dataset("wikipedia", lambda fast, seed: load_wikipedia(), kind="two-view",
+                 summary="Wikipedia image-text pairs (SIFT BoW + LDA topics), the file from `make data`")
+register_dataset("digits-two-view", lambda fast, seed, **kw: load_digits_two_view(seed=seed, **kw), kind="two-view",
+                 summary="two views of sklearn's digits (no file)")
+register_dataset("mirflickr25k-text", lambda fast, seed, **kw: load_mirflickr_text(seed=seed, **kw), kind="text",
+                 summary="MIRFlickr-25K tags, 24 multi-hot labels (a file)")

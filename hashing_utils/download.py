@@ -10,40 +10,42 @@ and splits. From it the loader's file is made:
     -> <data>/wikipedia/wikipedia_sift128_lda10.npz: img_sift_bow128 (2866, 128) float32, txt_lda10 (2866, 10),
        labels (2866,) uint8 0..9, is_train (the 2,173 training rows first), class_names (10,)
 
-How it is verified: the archive is downloaded to a temp file beside the target, its SHA-256 computed while it
-streams; when the source pins the archive's SHA-256 it must match. The converted arrays must then match a
+How it is verified: the archive is downloaded to a temp file beside the target, its SHA-256 computed once it
+is complete; when the source pins the archive's SHA-256 it must match. The converted arrays must then match a
 pinned content SHA-256 (over names, dtypes, shapes and bytes of the arrays, so it does not depend on how the
 npz's zip is written) before the npz is renamed into place. Any failure (offline, unreachable, HTTP error,
 checksum mismatch, unexpected contents) raises DownloadError naming the file, the source URL and the target
 folder, and leaves nothing behind: no partial archive, no partial npz.
 
 Fashion-MNIST (full mode) comes through torchvision's own download (it checks each file's MD5).
+
+Layer: above store and formats, below data (which calls download_wikipedia / download_torchvision when a file is
+missing and HASHING_OFFLINE is not "1"); see store.py.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import io
 import os
-import re
-import tarfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .data import PROJECT_DIR, WIKIPEDIA_FILE, atomic_write
+from .formats import (TORCHVISION_LAYOUT, WIKIPEDIA_CLASSES, find_idx_files, read_archive_members,
+                      wikipedia_arrays)
+from .store import atomic_write, default_data_dir, fingerprint, offline
 
-__all__ = ["DownloadError", "Source", "SOURCES", "download", "download_wikipedia", "fetch", "content_sha256",
-           "default_data_dir"]
+__all__ = ["DownloadError", "Source", "SOURCES", "download", "download_wikipedia", "download_torchvision",
+           "download_fashion_mnist", "fetch", "content_sha256", "default_data_dir", "wikipedia_arrays",
+           "WIKIPEDIA_CLASSES", "WIKIPEDIA_FILE"]
 
-WIKIPEDIA_CLASSES = ["art", "biology", "geography", "history", "literature", "media", "music", "royalty",
-                     "sport", "warfare"]
+# the loader's file, relative to a data folder (data.load_wikipedia reads it)
+WIKIPEDIA_FILE = "wikipedia/wikipedia_sift128_lda10.npz"
 
 
 class DownloadError(OSError):
@@ -74,46 +76,34 @@ SOURCES = {
 }
 
 
-def default_data_dir() -> Path:
-    """Where downloads go: the project's data/ (the loader searches $HASHING_DATA_DIR first, then it)."""
-    return PROJECT_DIR / "data"
-
-
-def _offline() -> bool:
-    return os.environ.get("HASHING_OFFLINE", "0") == "1"
-
-
 def content_sha256(arrays: dict) -> str:
     """SHA-256 over the arrays in name order: name, dtype, shape, then the bytes (text arrays as their
     strings joined by newlines, so '<U9' and '<U10' of the same names agree)."""
-    h = hashlib.sha256()
+    parts = []
     for name in sorted(arrays):
         a = np.asarray(arrays[name])
-        h.update(name.encode() + b"\0")
+        parts.append(name.encode() + b"\0")
         if a.dtype.kind in "US":
-            h.update(b"str" + repr(a.shape).encode() + "\n".join(map(str, a.ravel())).encode())
+            parts.append(b"str" + repr(a.shape).encode() + "\n".join(map(str, a.ravel())).encode())
         else:
-            a = np.ascontiguousarray(a)
-            h.update(a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes())
-    return h.hexdigest()
+            parts += [a.dtype.str.encode() + repr(a.shape).encode(), a]
+    return fingerprint(*parts)
 
 
 def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60.0) -> str:
     """Download `url` to `target` through a temp file in the same folder; check its SHA-256 (if given)
     before renaming it into place. Returns the SHA-256. On any failure nothing is left at `target`."""
     name, folder = target.name, target.parent
-    if _offline():
+    if offline():
         raise DownloadError(f"{name}: not downloaded from {url} into {folder}: HASHING_OFFLINE=1 forbids "
                             "downloading. Unset it, or fetch the file by hand (see the README's Data section).")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
-    h = hashlib.sha256()
     try:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as f:
                 size, promised = 0, response.headers.get("Content-Length")
                 while chunk := response.read(1 << 20):
-                    h.update(chunk)
                     f.write(chunk)
                     size += len(chunk)
             if promised is not None and promised.isdigit() and size != int(promised):
@@ -123,7 +113,7 @@ def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as e:
             raise DownloadError(f"{name}: the download from {url} into {folder} failed ({e}). Check the network "
                                 "and the address, or fetch the file by hand (see the README's Data section).") from e
-        digest = h.hexdigest()
+        digest = fingerprint(tmp.read_bytes())
         if sha256 is not None and digest != sha256:
             raise DownloadError(f"{name}: the file from {url} has SHA-256 {digest}, expected {sha256}: it is "
                                 f"corrupt or not the release this project knows; nothing was kept in {folder}.")
@@ -131,64 +121,6 @@ def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60
         return digest
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _members(archive: Path) -> dict[str, bytes]:
-    """{base name: bytes} of the regular files in a .tar(.gz) or .zip, read in memory (nothing is extracted to
-    disk, so member paths cannot escape the folder)."""
-    out = {}
-    if tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tar:
-            for m in tar.getmembers():
-                if m.isfile():
-                    out[Path(m.name).name] = tar.extractfile(m).read()
-    elif zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
-            for info in z.infolist():
-                if not info.is_dir():
-                    out[Path(info.filename).name] = z.read(info)
-    else:
-        raise ValueError("neither a tar nor a zip archive")
-    return out
-
-
-def _read_list(raw: bytes, what: str) -> np.ndarray:
-    """Categories (1..10) of a *_txt_img_cat.list file: '<text id> <image id> <category>' per line."""
-    cats = []
-    for i, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-        if line.strip():
-            fields = re.split(r"\s+", line.strip())
-            if len(fields) < 3 or not fields[-1].isdigit():
-                raise ValueError(f"{what}, line {i}: expected '<text> <image> <category>', got {line!r}")
-            cats.append(int(fields[-1]))
-    return np.array(cats, dtype=np.int64)
-
-
-def wikipedia_arrays(members: dict[str, bytes]) -> dict:
-    """The loader's arrays from the release's raw_features.mat and its two lists (see the module doc)."""
-    import scipy.io
-    need = ["raw_features.mat", "trainset_txt_img_cat.list", "testset_txt_img_cat.list"]
-    missing = [n for n in need if n not in members]
-    if missing:
-        raise ValueError(f"the archive lacks {', '.join(missing)}")
-    mat = scipy.io.loadmat(io.BytesIO(members["raw_features.mat"]))
-    parts = {k: np.asarray(mat[k], dtype=np.float64) for k in ("I_tr", "T_tr", "I_te", "T_te") if k in mat}
-    if len(parts) < 4:
-        raise ValueError(f"raw_features.mat lacks {sorted({'I_tr', 'T_tr', 'I_te', 'T_te'} - set(parts))}")
-    y_tr = _read_list(members["trainset_txt_img_cat.list"], "trainset_txt_img_cat.list")
-    y_te = _read_list(members["testset_txt_img_cat.list"], "testset_txt_img_cat.list")
-    for split, y in (("tr", y_tr), ("te", y_te)):
-        if not len(parts[f"I_{split}"]) == len(parts[f"T_{split}"]) == len(y):
-            raise ValueError(f"I_{split}, T_{split} and the {split} list disagree on the number of pairs: "
-                             f"{len(parts[f'I_{split}'])}, {len(parts[f'T_{split}'])}, {len(y)}")
-    labels = np.concatenate([y_tr, y_te]) - 1
-    if labels.min() < 0 or labels.max() >= len(WIKIPEDIA_CLASSES):
-        raise ValueError(f"categories must be 1..{len(WIKIPEDIA_CLASSES)}, got {labels.min() + 1}..{labels.max() + 1}")
-    return {"img_sift_bow128": np.concatenate([parts["I_tr"], parts["I_te"]]).astype(np.float32),
-            "txt_lda10": np.concatenate([parts["T_tr"], parts["T_te"]]).astype(np.float32),
-            "labels": labels.astype(np.uint8),
-            "is_train": np.arange(len(labels)) < len(y_tr),
-            "class_names": np.array(WIKIPEDIA_CLASSES)}
 
 
 def download_wikipedia(data_dir: Path | str | None = None, *, source: Source = SOURCES["wikipedia"],
@@ -213,14 +145,14 @@ def download_wikipedia(data_dir: Path | str | None = None, *, source: Source = S
         else:
             path = Path(archive)
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest = fingerprint(path.read_bytes())
             except OSError as e:
                 raise DownloadError(f"{path}: cannot be read ({e}); nothing was written to {target.parent}") from e
             if source.archive_sha256 is not None and digest != source.archive_sha256:
                 raise DownloadError(f"{path.name}: SHA-256 {digest}, expected {source.archive_sha256} (the release "
                                     f"at {source.url}); nothing was written to {target.parent}")
         try:
-            arrays = wikipedia_arrays(_members(path))
+            arrays = wikipedia_arrays(read_archive_members(path))
         except Exception as e:      # any reader's error (tar, gzip, zip, MATLAB, our checks): not the release
             raise DownloadError(f"{path.name}: the archive from {origin} is not the expected release ({e}); "
                                 f"nothing was written to {target.parent}") from e
@@ -245,17 +177,33 @@ def download_wikipedia(data_dir: Path | str | None = None, *, source: Source = S
             fetched.unlink(missing_ok=True)
 
 
+def download_torchvision(name: str, data_dir: Path | str | None = None) -> Path:
+    """torchvision's own download of 'mnist', 'fashion-mnist', 'cifar10' or 'cifar100' (it checks each file's
+    MD5) into `data_dir` (default: the project's data/). Returns that folder; FileNotFoundError when it fails."""
+    import torchvision
+    if name not in TORCHVISION_LAYOUT:
+        raise ValueError(f"no torchvision download for {name!r}; choose one of {', '.join(TORCHVISION_LAYOUT)}")
+    cls = getattr(torchvision.datasets, TORCHVISION_LAYOUT[name][0])
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    try:
+        for train in (True, False):
+            cls(root=str(root), train=train, download=True)
+    except Exception as e:  # no network, or a failed checksum
+        raise FileNotFoundError(f"{name}: the download into {root} failed ({e}). Fetch the files by hand, or set "
+                                "HASHING_DATA_DIR to a folder that holds them (see data/README.md).") from e
+    return root
+
+
 def download_fashion_mnist(log=print) -> None:
     """The four Fashion-MNIST files through torchvision (MD5-checked) into the project's data/."""
-    from . import data
-    if data._find_idx_files("fashion-mnist") is not None:
+    if find_idx_files("fashion-mnist") is not None:
         log("fashion-mnist: the four files are there already")
         return
-    if _offline():
+    if offline():
         raise DownloadError(f"fashion-mnist: not downloaded into {default_data_dir()}: HASHING_OFFLINE=1 forbids "
                             "downloading")
     log("fashion-mnist: downloading through torchvision")
-    data._download_torchvision("fashion-mnist")
+    download_torchvision("fashion-mnist")
 
 
 def download(name: str, data_dir=None, force: bool = False, archive=None, log=print) -> None:

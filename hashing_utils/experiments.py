@@ -14,13 +14,14 @@ a GPU (their numbers differ only by floating-point rounding). Records live in $H
 build/cache/ in the project by default: <key>.json (config, metrics, times, environment, history) and
 <key>.npz (query and database codes as packed bits, with their labels).
 
-Nothing is lost on an interrupt, and concurrent writers share the cache safely: each file is written to a temp
-file of its own (unique per process and call) in the same folder, flushed, then renamed over the target
-(os.replace is atomic), the codes first and the record last, so a record on disk always has its codes. A
-record holds the SHA-256 of its codes file; a record without codes, or a JSON/npz that is truncated, corrupt
-or does not match, is a miss (with a warning), never a crash. A process that misses takes an exclusive lock
-on the key (flock on <cache>/.locks/<key>.lock, released by the OS if the process dies) and looks again before
-it trains, so two processes asking for the same key train it once and store one result.
+Nothing is lost on an interrupt, and concurrent writers share the cache safely: the cache is a store.DiskCache
+(the features cache is another). Each file is written to a temp file of its own (unique per process and call) in
+the same folder, flushed, then renamed over the target (os.replace is atomic), the codes first and the record
+last, so a record on disk always has its codes. A record holds the SHA-256 of its codes file ('codes_sha256'); a
+record without codes, or a JSON/npz that is truncated, corrupt or does not match, is a miss (with a warning),
+never a crash. A process that misses takes an exclusive lock on the key (flock on <cache>/.locks/<key>.lock,
+released by the OS if the process dies) and looks again before it trains, so two processes asking for the same
+key train it once and store one result.
 
 The "classifier as hash" reference (method name CLASSIFIER = "classifier"): the same backbone with a softmax
 head of C outputs trained by cross-entropy for the same epochs; the code of an input is the ±1 indicator
@@ -40,14 +41,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import hashlib
 import io
-import json
-import os
 import platform
 import threading
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -56,8 +53,9 @@ import torch
 from torch import nn
 
 from . import __version__, metrics
-from .data import DATASETS, PROJECT_DIR, atomic_write, class_ids, load_dataset
+from .data import DATASETS, class_ids, load_dataset
 from .methods import HashingMethod, get_method, methods
+from .store import DiskCache, cache_dir, canonical_json, fingerprint
 
 __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
            "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "setting_id", "environment", "class_code",
@@ -79,11 +77,6 @@ def benchmark_methods() -> list[str]:
     classifier reference."""
     return [m for m in methods() if m not in CROSS_MODAL] + [CLASSIFIER]
 
-
-
-def cache_dir() -> Path:
-    """$HASHING_CACHE_DIR, else <project>/build/cache."""
-    return Path(os.environ.get("HASHING_CACHE_DIR") or PROJECT_DIR / "build" / "cache")
 
 
 # ----------------------------------------------------------------------------- the classifier reference
@@ -145,26 +138,21 @@ def _split(dataset: str, fast: bool, split_seed: int):
 @functools.lru_cache(maxsize=4)
 def _fingerprint(dataset: str, fast: bool, split_seed: int) -> dict:
     s = _split(dataset, fast, split_seed)
-    h = hashlib.sha256()
-    for t in (s.x_train, s.y_train, s.x_query, s.y_query, s.y_db):
-        h.update(t.contiguous().numpy().tobytes())
     return {"description": s.description, "n_train": len(s.x_train), "n_query": len(s.x_query),
-            "n_db": len(s.x_db), "n_classes": s.n_classes, "sha256": h.hexdigest()[:16]}
+            "n_db": len(s.x_db), "n_classes": s.n_classes,
+            "sha256": fingerprint(s.x_train, s.y_train, s.x_query, s.y_query, s.y_db, digits=16)}
 
 
 def _code_fingerprint(cls) -> str:
     """SHA-256 of the method's own source files (its methods/ and losses/ modules): editing a method's code
     invalidates its cached runs. Shared modules are not hashed (bump CACHE_VERSION when they change results)."""
     import inspect
-    h = hashlib.sha256()
     mod = inspect.getmodule(cls)
     files = [inspect.getsourcefile(cls)]
     loss = Path(files[0]).parent.parent / "losses" / Path(files[0]).name
     if mod is not None and mod.__name__.startswith(__package__ + ".methods") and loss.exists():
         files.append(str(loss))
-    for f in files:
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()[:16]
+    return fingerprint(*(Path(f).read_bytes() for f in files), digits=16)
 
 
 def _check_names(method: str, dataset: str) -> None:
@@ -204,8 +192,7 @@ def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed
 
 def config_key(config: dict) -> str:
     """SHA-256 (24 hex digits) of the configuration's canonical JSON."""
-    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return fingerprint(canonical_json(config), digits=24)
 
 
 def environment(device=None) -> dict:
@@ -242,8 +229,11 @@ def _codes_bytes(codes: dict) -> bytes:
 _CODE_ARRAYS = ("q_codes", "db_codes", "y_query", "y_db")
 
 
-def _check_codes(raw: bytes) -> None:
-    """Raise if the npz bytes are not a complete codes file (reading every array checks the zip's CRCs)."""
+def _check_entry(record: dict, raw: bytes) -> None:
+    """Raise unless the record has metrics and the npz bytes are a complete codes file (reading every array
+    checks the zip's CRCs): the experiment cache's validate hook."""
+    if "metrics" not in record:
+        raise ValueError("a record without metrics")
     with np.load(io.BytesIO(raw), allow_pickle=False) as z:
         missing = [k for k in _CODE_ARRAYS if k not in z.files]
         if missing:
@@ -252,56 +242,18 @@ def _check_codes(raw: bytes) -> None:
             z[k]
 
 
+def experiment_cache(folder=None) -> DiskCache:
+    """The experiment cache in `folder` (default cache_dir()): <key>.npz (codes) and <key>.json (the record, with
+    'codes_sha256'), with DiskCache's guarantees (atomic writes, per-key lock, damaged entry = miss + warning)."""
+    return DiskCache(cache_dir() if folder is None else folder, ".npz", what="experiment cache",
+                     digest_field="codes_sha256", validate=_check_entry)
+
+
 def _read_cached(key: str, folder: Path, quiet: bool = False) -> dict | None:
-    """The cached result of `key`, or None (a miss) when its record or codes are absent, unreadable or do
-    not belong together; a damaged entry gives a warning, not an error (it is trained and written again)."""
-    record_path, codes_path = folder / f"{key}.json", folder / f"{key}.npz"
-    if not record_path.exists() or not codes_path.exists():
-        return None
-    try:
-        res = json.loads(record_path.read_text())
-        if not isinstance(res, dict) or res.get("key") != key or "metrics" not in res:
-            raise ValueError("not a record of this key")
-        raw = codes_path.read_bytes()
-        digest = res.get("codes_sha256")           # absent in records written before it was kept
-        if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
-            raise ValueError("the codes file is not the one this record was written with")
-        _check_codes(raw)
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        if not quiet:
-            warnings.warn(f"experiment cache: {record_path.name} / {codes_path.name} in {folder} is damaged "
-                          f"({type(e).__name__}: {e}); treated as a miss, the run is trained again",
-                          RuntimeWarning, stacklevel=3)
-        return None
-    return {**res, "cached": True, "codes_path": str(codes_path)}
-
-
-def _store(folder: Path, result: dict, raw_codes: bytes) -> None:
-    """Codes first, then the record (with the codes' SHA-256): a record on disk always has its codes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    result["codes_sha256"] = hashlib.sha256(raw_codes).hexdigest()
-    atomic_write(folder / f"{result['key']}.npz", raw_codes)
-    atomic_write(folder / f"{result['key']}.json", json.dumps(result, indent=1, default=str).encode())
-
-
-@contextlib.contextmanager
-def _key_lock(folder: Path, key: str):
-    """An exclusive flock on <folder>/.locks/<key>.lock while a process trains and stores `key` (the OS drops
-    it when the process dies). Best effort: without fcntl (Windows) or a writable folder it does not lock,
-    and the atomic writes alone still keep every entry whole."""
-    try:
-        import fcntl
-        (folder / ".locks").mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".locks" / f"{key}.lock", "a")
-    except (ImportError, OSError):
-        yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """The cached result of `key` in `folder` as run_experiment returns it ('cached': True, 'codes_path'), or
+    None: absent, or damaged (then with a warning unless quiet)."""
+    hit = experiment_cache(folder).get(key, quiet=quiet)
+    return None if hit is None else {**hit.record, "cached": True, "codes_path": str(hit.path)}
 
 
 def load_codes(result: dict, variant: str = "") -> tuple:
@@ -346,15 +298,15 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
     if not cache:
         result, _ = _train_and_encode(config, key, hparams, device, progress)
         return {**result, "cached": False, "codes_path": str(folder / f"{key}.npz")}
-    folder.mkdir(parents=True, exist_ok=True)
-    with _key_lock(folder, key):
+    store = experiment_cache(folder)
+    with store.lock(key):
         if not refresh:                 # another process may have stored it while this one waited
             hit = _read_cached(key, folder, quiet=True)
             if hit is not None:
                 return hit
         result, raw = _train_and_encode(config, key, hparams, device, progress)
-        _store(folder, result, raw)
-    return {**result, "cached": False, "codes_path": str(folder / f"{key}.npz")}
+        result = store.put(key, result, raw)
+    return {**result, "cached": False, "codes_path": str(store.payload_path(key))}
 
 
 def _train_and_encode(config: dict, key: str, hparams, device, progress) -> tuple[dict, bytes]:
@@ -506,12 +458,12 @@ def _adopt(res: dict, raw: bytes, replace: bool = False) -> dict:
     replace=True, after a refresh, stores it anyway) and return it with the local codes path; 'cached' says
     whether the worker read it or trained it."""
     folder, key = cache_dir(), res["key"]
-    with _key_lock(folder, key):
+    store = experiment_cache(folder)
+    with store.lock(key):
         hit = None if replace else _read_cached(key, folder, quiet=True)
         if hit is None:
-            record = {k: v for k, v in res.items() if k not in ("cached", "codes_path", "codes_sha256")}
-            _store(folder, record, raw)
-            hit = {**record, "codes_path": str(folder / f"{key}.npz")}
+            record = store.put(key, {k: v for k, v in res.items() if k not in ("cached", "codes_path")}, raw)
+            hit = {**record, "codes_path": str(store.payload_path(key))}
     return {**hit, "cached": res["cached"]}
 
 

@@ -7,25 +7,26 @@ any method's hash head on them. A CPU can then run the papers' protocols for abl
 
 Cache: <cache dir>/features/<key>.npy (float16: half the disk, and a hash head does not feel the rounding; the
 returned features are that float16 rounded to float32 whether they were just computed or read back, so a cached
-run equals a fresh one). key = SHA-256 of {backbone, weights (ImageNet enum or random seed), data fingerprint
-(SHA-256 of the image tensor, or of the list files' paths, sizes and times), transform}. <cache dir> is
-$HASHING_CACHE_DIR or <project>/build/cache, as for experiments.
+run equals a fresh one) and <key>.json (what the key hashes, and the .npy's SHA-256). key = SHA-256 of
+{backbone, weights (ImageNet enum or random seed), data fingerprint (SHA-256 of the image tensor, or of the list
+files' paths, sizes and times), transform}. <cache dir> is $HASHING_CACHE_DIR or <project>/build/cache, as for
+experiments. It is a store.DiskCache, like the experiment cache: a temp file of its own per write, a per-key lock
+(two processes extract a key once), the SHA-256 checked on read; a damaged entry is a miss with a warning.
 """
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .backbones import FeatureInput, ImageNetBackbone, imagenet_backbone
+from .backbones import FeatureInput, ImageNetBackbone, ImageNetInput, imagenet_backbone, weights_id
+from .store import DiskCache, cache_dir, canonical_json, fingerprint
 
-FEATURE_CACHE_VERSION = 1
+FEATURE_CACHE_VERSION = 2           # 2: keys by store.canonical_json, entries checked by SHA-256
 
 
 def data_fingerprint(x) -> str:
@@ -34,19 +35,12 @@ def data_fingerprint(x) -> str:
         return x.fingerprint()
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"images must be a tensor (n, c, h, w) or an ImageList, got {type(x).__name__}")
-    a = x.detach().cpu().contiguous()
-    h = hashlib.sha256(f"{tuple(a.shape)}|{a.dtype}".encode())
-    h.update(a.numpy().tobytes())
-    return h.hexdigest()[:16]
+    return fingerprint(f"{tuple(x.shape)}|{x.dtype}", x, digits=16)
 
 
 def _weights_fingerprint(body: ImageNetBackbone) -> str:
     # a module may have been fine-tuned since it was built: key its current parameters, not its origin
-    h = hashlib.sha256()
-    for name, t in body.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return fingerprint(*(part for name, t in body.state_dict().items() for part in (name, t)), digits=16)
 
 
 def feature_key(body, x) -> dict:
@@ -60,13 +54,18 @@ def feature_key(body, x) -> dict:
 
 def feature_cache_key(backbone, x) -> str:
     """The cache key (24 hex digits) of backbone's features of x: SHA-256 of feature_key's JSON."""
-    text = json.dumps(feature_key(_describe_only(backbone), x), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return fingerprint(canonical_json(feature_key(describe_backbone(backbone), x)), digits=24)
 
 
-def _cache_folder() -> Path:
-    from .experiments import cache_dir
-    return cache_dir() / "features"
+def _check_features(record: dict, raw: bytes) -> None:
+    feats = np.load(io.BytesIO(raw), allow_pickle=False)
+    if feats.ndim != 2 or feats.shape[0] != record.get("n"):
+        raise ValueError(f"features of shape {feats.shape} where the record says {record.get('n')} rows")
+
+
+def feature_cache() -> DiskCache:
+    """The features cache: <cache_dir()>/features/<key>.npy and <key>.json, a store.DiskCache."""
+    return DiskCache(cache_dir() / "features", ".npy", what="features cache", validate=_check_features)
 
 
 def _batches(x, batch_size):
@@ -91,14 +90,33 @@ def extract_features(backbone, x, *, batch_size: int = 64, device=None, cache: b
         raise ValueError("no images to extract features from (x is empty)")
     device = pick_device(device) if not isinstance(device, torch.device) else device
     key = feature_cache_key(backbone, x)
-    path = _cache_folder() / f"{key}.npy"
+    store = feature_cache()
     start = time.perf_counter()
-    if cache and path.is_file():
-        feats = np.load(path)
-        if feats.shape[0] == len(x):
-            if info is not None:
-                info.update(key=key, cached=True, seconds=time.perf_counter() - start, path=str(path))
-            return torch.from_numpy(feats.astype(np.float32))
+
+    def done(feats, cached):
+        if info is not None:
+            info.update(key=key, cached=cached, seconds=time.perf_counter() - start,
+                        path=str(store.payload_path(key)))
+        return torch.from_numpy(feats.astype(np.float32))
+
+    if not cache:
+        return done(_extract(backbone, x, batch_size, device, progress), False)
+    hit = store.get(key)
+    if hit is not None:
+        return done(np.load(io.BytesIO(hit.payload)), True)
+    with store.lock(key):
+        hit = store.get(key, quiet=True)            # another process may have stored it while this one waited
+        if hit is not None:
+            return done(np.load(io.BytesIO(hit.payload)), True)
+        feats = _extract(backbone, x, batch_size, device, progress)
+        buf = io.BytesIO()
+        np.save(buf, feats)
+        store.put(key, feature_key(describe_backbone(backbone), x), buf.getvalue())
+    return done(feats, False)
+
+
+def _extract(backbone, x, batch_size, device, progress) -> np.ndarray:
+    """The backbone's features of x, float16 (n, F), in eval mode (its training flag is restored after)."""
     body = backbone if isinstance(backbone, ImageNetBackbone) else imagenet_backbone(backbone)
     was_training = body.training
     body.eval().to(device)
@@ -107,32 +125,22 @@ def extract_features(backbone, x, *, batch_size: int = 64, device=None, cache: b
                    disable=not progress, leave=False):
         out.append(body(xb.to(device, non_blocking=True)).to(torch.float16).cpu())
     body.train(was_training)
-    feats = torch.cat(out).numpy()
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npy")
-        np.save(tmp, feats)
-        os.replace(tmp, path)
-        path.with_suffix(".json").write_text(json.dumps(feature_key(_describe_only(backbone), x), indent=1))
-    if info is not None:
-        info.update(key=key, cached=False, seconds=time.perf_counter() - start, path=str(path))
-    return torch.from_numpy(feats.astype(np.float32))
+    return torch.cat(out).numpy()
 
 
-class _Described:
-    """What the cache key needs of a backbone, without building it (ImageNet weights are not loaded to hash)."""
+class BackboneDescription:
+    """What the cache key needs of a backbone given by name (arch, weights_id, input), without building it:
+    ImageNet weights are not loaded to compute a key."""
 
-    def __init__(self, name):
-        from .backbones import ImageNetInput, _weights_enum, imagenet_backbone, is_imagenet_backbone
-        if not is_imagenet_backbone(name):
-            imagenet_backbone(name)                   # raises the ValueError naming the choices
+    def __init__(self, name: str):
+        self.weights_id = weights_id(name)            # a ValueError naming the choices for an unknown name
         self.arch = name.removesuffix("-random")
-        self.weights_id = "random(seed=0)" if name.endswith("-random") else str(_weights_enum(self.arch, "IMAGENET1K_V1"))
         self.input = ImageNetInput()
 
 
-def _describe_only(backbone):
-    return backbone if isinstance(backbone, ImageNetBackbone) else _Described(backbone)
+def describe_backbone(backbone):
+    """An ImageNetBackbone as it is, a backbone name as its BackboneDescription (arch, weights_id, input)."""
+    return backbone if isinstance(backbone, ImageNetBackbone) else BackboneDescription(backbone)
 
 
 def fit_on_features(method: str, features: torch.Tensor, y=None, bits: int = 32, seed: int = 0, *,

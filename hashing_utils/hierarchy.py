@@ -21,13 +21,15 @@ similarity (ties="expected", the default); ties="stable" orders ties by database
 """
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .codes import as_pm1, hamming_distance
+from .formats import read_cifar_pickle
+from .store import find_data_file
 
 __all__ = ["semantic_distances", "pairwise_semantic_distance", "mean_class_hamming", "sibling_unrelated_ratio",
            "hierarchical_precision_at_k", "mean_average_hierarchical_precision", "group_names",
@@ -238,15 +240,12 @@ def cifar100_hierarchy(data_file=None):
     """CIFAR-100's two-level tree (100 classes in 20 superclasses) read from the python-version files:
     returns (parents, coarse_names), parents index by fine class as torchvision orders the classes;
     None when the files are not found."""
-    from .data import find_data_file
-    folder = find_data_file("cifar-100-python") if data_file is None else data_file
+    folder = find_data_file("cifar-100-python") if data_file is None else Path(data_file)
     if folder is None:
         return None
-    with open(folder / "train", "rb") as f:
-        train = pickle.load(f, encoding="latin1")
-    with open(folder / "meta", "rb") as f:
-        meta = pickle.load(f, encoding="latin1")
-    coarse_names = meta["coarse_label_names"]
+    train, meta = read_cifar_pickle(folder / "train"), read_cifar_pickle(folder / "meta")
+    text = lambda names: [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+    coarse_names = text(meta["coarse_label_names"])
     parents = [None] * len(meta["fine_label_names"])
     for fine, coarse in zip(train["fine_labels"], train["coarse_labels"]):
         parents[fine] = coarse_names[coarse]

@@ -1,10 +1,10 @@
 """Backbones and the hash head. A hashing model is backbone -> features (n, F) -> head -> u (n, K)."""
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import nn
+
+from .backbones import imagenet_backbone, is_imagenet_backbone, load_weights
 
 
 class MLP(nn.Module):
@@ -57,21 +57,19 @@ class SmallCNN(nn.Module):
 
 class ResNet18Features(nn.Module):
     """torchvision ResNet-18 without its classifier -> (n, 512). Grey images are repeated to 3 channels.
-    pretrained=True uses ImageNet weights when they can be had (cached or online), else random weights."""
+    pretrained=True loads the ImageNet weights (IMAGENET1K_V1) from torch's cache, or downloads them unless
+    $HASHING_OFFLINE=1; when they cannot be had it raises backbones.WeightsMissingError (the package's one
+    missing-weights policy: random weights only when asked for, with pretrained=False / backbone 'resnet18')."""
 
     def __init__(self, pretrained: bool = False):
         super().__init__()
         import torchvision
-        weights = None
+        state = None
         if pretrained:
-            try:
-                weights = torchvision.models.ResNet18_Weights.DEFAULT
-                net = torchvision.models.resnet18(weights=weights)
-            except Exception as e:  # offline and not cached
-                warnings.warn(f"ResNet-18 weights unavailable ({e.__class__.__name__}); using random weights")
-                weights = None
-        if weights is None:
-            net = torchvision.models.resnet18(weights=None)
+            state = load_weights("resnet18", random_choice="'resnet18'")
+        net = torchvision.models.resnet18(weights=None)
+        if state is not None:
+            net.load_state_dict(state)
         net.fc = nn.Identity()
         self.net = net
         self.out_features = 512
@@ -100,7 +98,6 @@ def make_backbone(input_shape: tuple, kind: str = "auto") -> nn.Module:
     '<name>-random' (see backbones.py); or a ready nn.Module with `out_features`, used as it is."""
     if isinstance(kind, nn.Module):
         return kind
-    from .backbones import imagenet_backbone, is_imagenet_backbone
     if is_imagenet_backbone(kind):
         if len(input_shape) != 3:
             raise ValueError(f"backbone {kind!r} needs images (c, h, w); got input shape {tuple(input_shape)}")

@@ -16,20 +16,24 @@ mAP@1000 on CIFAR-10 instead: those numbers are not comparable).
 List-file protocols (NUS-WIDE-21, MS-COCO, ImageNet-100) come as three text files train.txt / test.txt /
 database.txt, one image per line: `relative/path.jpg 0 1 0 ... 1` (a path, then the C-long 0/1 label vector);
 the user supplies the images under a root folder. Reported as mAP@5000, mAP@5000 and mAP@1000.
+
+Layer: above data (it registers load_protocol for 'cifar10', 'fashion-mnist' and the list-file sets into data's
+registry when imported; hashing_utils/__init__.py imports it), formats (the CIFAR pickles, list files) and store.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import (RetrievalSplit, _missing_data_error, find_data_file, load_fashion_fixture, to_multi_hot,
-                   FASHION_CLASSES)
+from . import metrics
+from .data import (FASHION_CLASSES, FAST_IMAGES, RetrievalSplit, load_fashion_fixture, load_idx_set,
+                   register_dataset, register_protocol_loader, to_multi_hot)
+from .formats import CIFAR10_FOLDER, ImageList, read_cifar10, read_list_file
+from .store import find_data_file, fingerprint, missing_data_error
 
 
 @dataclass(frozen=True)
@@ -207,12 +211,11 @@ def check_sizes(protocol, got: dict) -> None:
 
 def labels_fingerprint(*labels) -> str:
     """SHA-256 (16 hex digits) of label arrays: ties saved indices to the data they index."""
-    h = hashlib.sha256()
+    parts = []
     for y in labels:
-        y = np.ascontiguousarray(np.asarray(y))
-        h.update(str(y.shape).encode())
-        h.update(y.astype(np.int64 if y.dtype.kind in "iub" else np.float32).tobytes())
-    return h.hexdigest()[:16]
+        y = np.asarray(y)
+        parts += [str(y.shape), y.astype(np.int64 if y.dtype.kind in "iub" else np.float32)]
+    return fingerprint(*parts, digits=16)
 
 
 def save_indices(split: "ProtocolSplit", path) -> Path:
@@ -262,7 +265,6 @@ class ProtocolSplit(RetrievalSplit):
     def evaluate(self, hasher_or_codes, db_codes=None, **kwargs) -> dict:
         """metrics.evaluate with topk = the protocol's K. Pass a Hasher (it encodes x_query and x_db) or
         (q_codes, db_codes). Adds 'map_protocol' (= map_<K>) and 'protocol'."""
-        from . import metrics
         if db_codes is None:
             q_codes, db_codes = hasher_or_codes.encode(self.x_query), hasher_or_codes.encode(self.x_db)
         else:
@@ -284,84 +286,16 @@ def _split_from_pool(name, protocol, x_pool, y_pool, idx, classes, seed, fingerp
 
 
 # ----------------------------------------------------------------------------- CIFAR-10 (python pickle format)
-CIFAR10_FOLDER = "cifar-10-batches-py"
-CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
-
-
-def _unpickle(path: Path) -> dict:
-    # the official CIFAR format is a Python pickle: only open files from the official archive
-    try:
-        with open(path, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
-        raise ValueError(f"{path}: cannot be read as a CIFAR batch ({e}); the file is truncated or corrupt") from e
-    if not isinstance(d, dict):
-        raise ValueError(f"{path}: not a CIFAR batch (a {type(d).__name__}, expected a dict)")
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
-
-
-def read_cifar10(folder) -> tuple:
-    """Read cifar-10-batches-py/: returns (x_train (50000, 3, 32, 32) uint8, y_train (50000,) int64,
-    x_test, y_test, class names). Checks every file is there and every batch's shape."""
-    folder = Path(folder)
-    missing = [f for f in CIFAR10_FILES if not (folder / f).is_file()]
-    if missing:
-        raise FileNotFoundError(f"cifar10: {folder} lacks {', '.join(missing)}; it must hold the python version "
-                                f"of CIFAR-10 (cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, "
-                                f"unpacked): {', '.join(CIFAR10_FILES)}")
-
-    def batch(name):
-        d = _unpickle(folder / name)
-        if "data" not in d or "labels" not in d:
-            raise ValueError(f"{folder / name}: a CIFAR-10 batch needs the keys 'data' and 'labels'")
-        x, y = np.asarray(d["data"]), np.asarray(d["labels"], dtype=np.int64)
-        if x.ndim != 2 or x.shape[1] != 3072 or len(x) != len(y):
-            raise ValueError(f"{folder / name}: data {x.shape} and labels {y.shape}: expected (n, 3072) and (n,)")
-        return x.astype(np.uint8).reshape(-1, 3, 32, 32), y
-    parts = [batch(f"data_batch_{i}") for i in range(1, 6)]
-    x_te, y_te = batch("test_batch")
-    meta = _unpickle(folder / "batches.meta")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get("label_names", [])]
-    if len(names) != 10:
-        raise ValueError(f"{folder / 'batches.meta'}: expected 10 label_names, got {len(names)}")
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_te, y_te, names
-
-
-def write_fake_cifar10(folder, per_class_train: int = 5, per_class_test: int = 1, seed: int = 0) -> Path:
-    """Write a tiny CIFAR-10 in the official pickle layout (for tests): 10 classes, random images whose mean
-    colour depends on the class; per_class_train images per class spread over the five training batches."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-
-    def make(per):
-        y = np.repeat(np.arange(10), per)
-        rng.shuffle(y)
-        x = (rng.integers(0, 64, size=(len(y), 3072)) + (y[:, None] * 19)).astype(np.uint8)
-        return x, y
-    x, y = make(per_class_train)
-    for i, part in enumerate(np.array_split(np.arange(len(y)), 5), 1):
-        with open(folder / f"data_batch_{i}", "wb") as f:
-            pickle.dump({b"batch_label": f"training batch {i} of 5".encode(), b"labels": y[part].tolist(),
-                         b"data": x[part], b"filenames": [f"img{j}.png".encode() for j in part]}, f)
-    x, y = make(per_class_test)
-    with open(folder / "test_batch", "wb") as f:
-        pickle.dump({b"batch_label": b"testing batch 1 of 1", b"labels": y.tolist(), b"data": x,
-                     b"filenames": [f"t{j}.png".encode() for j in range(len(y))]}, f)
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                           "frog", "horse", "ship", "truck")],
-                     b"num_cases_per_batch": 10000, b"num_vis": 3072}, f)
-    return folder
-
-
 def _cifar10_folder(root) -> Path:
     if root is not None:
         root = Path(root)
         return root if (root / "data_batch_1").exists() or root.name == CIFAR10_FOLDER else root / CIFAR10_FOLDER
     found = find_data_file(CIFAR10_FOLDER)
     if found is None:
-        raise _missing_data_error("cifar10", f"the folder '{CIFAR10_FOLDER}/'")
+        raise missing_data_error("cifar10", f"the folder '{CIFAR10_FOLDER}/'", fast=FAST_IMAGES,
+                                 get="download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html "
+                                     "and unpack it in one of the folders (hu.load_dataset('cifar10') without a "
+                                     "protocol fetches it through torchvision when online)")
     return found
 
 
@@ -407,8 +341,7 @@ def load_fashion_protocol(protocol="cifar10", seed: int = 0, fast: bool = False,
             if p.files_per_class == (5000, 1000) else p
         source = "Fashion-MNIST subset shipped in the package (500 + 100 images per class)"
     else:
-        from .data import _load_idx_set
-        x_tr, y_tr, x_te, y_te = _load_idx_set("fashion-mnist")
+        x_tr, y_tr, x_te, y_te = load_idx_set("fashion-mnist")
         p = p.on_files((6000, 1000), 10, "fashion-mnist")
         source = "Fashion-MNIST (60,000 + 10,000 images), standing in for CIFAR-10"
     img = lambda x: torch.from_numpy(np.asarray(x).astype(np.float32))[:, None].div_(255.0)
@@ -417,77 +350,6 @@ def load_fashion_protocol(protocol="cifar10", seed: int = 0, fast: bool = False,
 
 
 # ----------------------------------------------------------------------------- list-file data sets
-class ImageList(torch.utils.data.Dataset):
-    """Images named in a list file, read lazily from `root`: item i -> float32 (3, size, size) in [0, 1].
-    `size` None keeps each image's own size (then items may differ in shape)."""
-
-    def __init__(self, root, paths: list, size: int | None = 224):
-        self.root, self.paths, self.size = Path(root), list(paths), size
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, i):
-        from PIL import Image
-        path = self.root / self.paths[i]
-        try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                if self.size is not None:
-                    im = im.resize((self.size, self.size), Image.BILINEAR)
-                a = np.asarray(im, dtype=np.uint8)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"image {path} (line {i + 1} of its list file) does not exist under the root "
-                                    f"{self.root}; pass root= the folder the list's paths are relative to") from None
-        except OSError as e:
-            raise ValueError(f"image {path}: cannot be read ({e})") from e
-        return torch.from_numpy(a.copy()).permute(2, 0, 1).float().div_(255.0)
-
-    def fingerprint(self) -> str:
-        """SHA-256 of the root, each path, its size in bytes and modification time (cheap; no pixels read)."""
-        h = hashlib.sha256(f"{self.root.resolve()}|{self.size}".encode())
-        for p in self.paths:
-            st = (self.root / p).stat()
-            h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-        return h.hexdigest()[:16]
-
-    def tensor(self) -> torch.Tensor:
-        """Every image at once, (n, 3, size, size): for small sets only."""
-        return torch.stack([self[i] for i in range(len(self))]) if len(self) else torch.empty(0, 3, 0, 0)
-
-
-def read_list_file(path, n_classes: int | None = None) -> tuple[list, torch.Tensor]:
-    """Parse `path 0 1 0 ...` lines: returns (paths, labels float32 (n, C) multi-hot). Blank lines are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"list file {path} does not exist")
-    paths, rows = [], []
-    for no, line in enumerate(path.read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) < 2:
-            raise ValueError(f"{path}:{no}: expected 'image_path 0 1 ...' (a path, then a 0/1 label vector), got "
-                             f"{line!r}")
-        try:
-            vec = [int(v) for v in parts[1:]]
-        except ValueError:
-            raise ValueError(f"{path}:{no}: the label vector must be 0/1 integers, got {' '.join(parts[1:])!r}") \
-                from None
-        if any(v not in (0, 1) for v in vec):
-            raise ValueError(f"{path}:{no}: the label vector must hold only 0 and 1")
-        if rows and len(vec) != len(rows[0]):
-            raise ValueError(f"{path}:{no}: {len(vec)} labels where the first line has {len(rows[0])}")
-        paths.append(parts[0])
-        rows.append(vec)
-    if not rows:
-        raise ValueError(f"list file {path} is empty")
-    y = torch.tensor(rows, dtype=torch.float32)
-    if n_classes is not None and y.shape[1] != n_classes:
-        raise ValueError(f"{path}: label vectors have {y.shape[1]} entries, the protocol has {n_classes} classes")
-    return paths, y
-
-
 def load_list_dataset(protocol, root=None, lists=None, size: int | None = 224) -> ProtocolSplit:
     """A list-file data set (NUS-WIDE-21, MS-COCO, ImageNet-100, or a ListProtocol) with the images under
     `root`. lists: the folder holding train.txt / test.txt / database.txt (default: root), or a dict
@@ -520,28 +382,6 @@ def load_list_dataset(protocol, root=None, lists=None, size: int | None = 224) -
                          indices={}, fingerprint=labels_fingerprint(yt, yq, yd))
 
 
-def write_fake_list_set(folder, n_classes: int = 3, n_train: int = 6, n_query: int = 3, n_database: int = 9,
-                        size: int = 12, seed: int = 0) -> Path:
-    """Generated list-file set (for tests): PNG images under folder/images/ and train/test/database.txt with
-    multi-hot label vectors (each image gets 1-2 labels; its colour follows its first label)."""
-    from PIL import Image
-    folder = Path(folder)
-    (folder / "images").mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for part, n in (("train", n_train), ("test", n_query), ("database", n_database)):
-        lines = []
-        for i in range(n):
-            y = np.zeros(n_classes, dtype=int)
-            y[rng.choice(n_classes, size=rng.integers(1, 3), replace=False)] = 1
-            first = int(np.flatnonzero(y)[0])
-            a = (rng.integers(0, 60, size=(size, size, 3)) + 60 * first).clip(0, 255).astype(np.uint8)
-            rel = f"images/{part}_{i}.png"
-            Image.fromarray(a).save(folder / rel)
-            lines.append(rel + " " + " ".join(map(str, y)))
-        (folder / f"{part}.txt").write_text("\n".join(lines) + "\n")
-    return folder
-
-
 # ----------------------------------------------------------------------------- the entry point
 def load_protocol(name: str, protocol, seed: int = 0, fast: bool = False, **kwargs) -> ProtocolSplit:
     """hu.load_dataset(name, protocol=...) lands here. name: 'cifar10', 'fashion-mnist' (stand-in), or a
@@ -561,3 +401,19 @@ def load_protocol(name: str, protocol, seed: int = 0, fast: bool = False, **kwar
         return load_list_dataset(p, **kwargs)
     raise ValueError(f"no protocol presets for data set {name!r}; protocols exist for cifar10 (and fashion-mnist "
                      f"as its stand-in) and the list-file sets nus-wide-21, ms-coco, imagenet-100")
+
+
+def _list_set(name):
+    def load(fast, seed, **kwargs):
+        if fast:
+            raise ValueError(f"{name} has no fast mode (its list files fix the sizes)")
+        return load_list_dataset(name, **kwargs)
+    return load
+
+
+LIST_SETS = tuple(k for k, v in PROTOCOLS.items() if isinstance(v, ListProtocol))
+for _name in ("cifar10", "fashion-mnist") + LIST_SETS:
+    register_protocol_loader(_name, lambda protocol, _n=_name, **kw: load_protocol(_n, protocol, **kw))
+for _name in LIST_SETS:     # hu.load_dataset('nus-wide-21', root=...) reads it under its own protocol
+    register_dataset(_name, _list_set(_name), kind="list-file",
+                     summary=f"{_name}: images under root= named by train/test/database.txt ({PROTOCOLS[_name].used_by})")

@@ -143,12 +143,48 @@ def test_extract_features_cache_and_head(tmp_path, monkeypatch):
 
 
 def test_extract_features_from_a_list_file_set(tmp_path, monkeypatch):
+    from datafakes import write_fake_list_set
     from hashing_utils import protocols as P
     monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "cache"))
-    root = P.write_fake_list_set(tmp_path / "set", n_classes=3, n_train=3, n_query=2, n_database=3)
+    root = write_fake_list_set(tmp_path / "set", n_classes=3, n_train=3, n_query=2, n_database=3)
     p = P.PROTOCOLS["imagenet-100"].resized(n_classes=3, n_train=3, n_query=2, n_database=3)
     s = hu.load_dataset("imagenet-100", protocol=p, root=root, size=32)
     body = bb.imagenet_backbone("resnet50-random")
     f = ft.extract_features(body, s.x_db, batch_size=2, progress=False)
     direct = ft.extract_features(body, s.x_db.tensor(), progress=False, cache=False)
     assert f.shape == (3, 2048) and torch.allclose(f, direct)
+
+
+def test_one_missing_weights_policy_for_every_pretrained_backbone(offline_empty_hub, recwarn):
+    # models.py's ResNet-18 follows backbones' policy: an error naming the file and the fetch command, never a
+    # silent fall-back to random weights; random weights only when asked for
+    with pytest.raises(bb.WeightsMissingError) as e:
+        hu.models.make_backbone((3, 32, 32), "resnet18-pretrained")
+    msg = str(e.value)
+    assert str(bb.weights_path("resnet18")) in msg and "torchvision.models.resnet18(weights='IMAGENET1K_V1')" in msg
+    assert "'resnet18'" in msg and "pretrained=False" in msg
+    assert hu.models.make_backbone((3, 32, 32), "resnet18").out_features == 512
+    assert not [w for w in recwarn if "random weights" in str(w.message)]
+
+
+def test_features_cache_checks_its_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path))
+    x, _ = _tiny(3, 1, 16)
+    info = {}
+    f = ft.extract_features("alexnet-random", x, progress=False, info=info)
+    entry = ft.feature_cache()
+    hit = entry.get(info["key"])
+    assert hit is not None and hit.record["sha256"] == __import__("hashlib").sha256(hit.payload).hexdigest()
+    assert hit.record["backbone"] == "alexnet" and hit.record["n"] == 3
+    assert sorted(p.name for p in (tmp_path / "features").iterdir()) == [".locks", f"{info['key']}.json",
+                                                                          f"{info['key']}.npy"]
+    # a damaged payload is a miss with a warning, computed again to the same numbers and stored whole again
+    path = entry.payload_path(info["key"])
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-8])
+    again = {}
+    with pytest.warns(RuntimeWarning, match="features cache: .* damaged .* treated as a miss"):
+        f2 = ft.extract_features("alexnet-random", x, progress=False, info=again)
+    assert not again["cached"] and torch.equal(f, f2) and path.read_bytes() == raw
+    third = {}
+    assert torch.equal(ft.extract_features("alexnet-random", x, progress=False, info=third), f) and third["cached"]

@@ -3,7 +3,17 @@ import pytest
 import torch
 
 import hashing_utils as hu
-from hashing_utils import data
+from datafakes import write_fake_mnist
+from hashing_utils import data, formats, store
+
+
+@pytest.fixture()
+def only_data_dir(monkeypatch, tmp_path):
+    """tmp_path is the only data folder (HASHING_DATA_DIR, and a project without data/), offline."""
+    monkeypatch.setenv("HASHING_OFFLINE", "1")
+    monkeypatch.setenv("HASHING_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(store, "PROJECT_DIR", tmp_path / "project")
+    return tmp_path
 
 
 def test_digits_split_is_disjoint_stratified_and_seeded(digits):
@@ -46,11 +56,19 @@ def test_digits_mosaic_is_multi_label():
     assert s.multi_label and s.x_train.shape == (1000, 256) and s.x_query.shape == (200, 256)
 
 
-def test_missing_files_offline_give_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("HASHING_OFFLINE", "1")
-    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
-    with pytest.raises(FileNotFoundError, match="HASHING_DATA_DIR"):
+def test_missing_files_offline_give_a_clear_error(only_data_dir):
+    with pytest.raises(FileNotFoundError, match="HASHING_DATA_DIR") as e:
         hu.load_dataset("cifar10")
+    # the file, every folder searched, how to get it, and how to switch to fast mode
+    msg = str(e.value)
+    assert "cifar-10-batches-py" in msg and str(only_data_dir) in msg and str(only_data_dir / "project" / "data") in msg
+    assert "HASHING_OFFLINE=1 forbids downloading" in msg and "To get it:" in msg
+    assert "HASHING_FAST=1" in msg and "make lab-fast" in msg and "fast=True" in msg
+    for name, file in (("fashion-mnist", "ubyte"), ("wikipedia", "wikipedia_sift128_lda10.npz"),
+                       ("mirflickr25k-text", "mirflickr25k_tags1386_labels24.npz")):
+        with pytest.raises(FileNotFoundError, match=file) as e:
+            hu.load_dataset(name)
+        assert "HASHING_FAST=1" in str(e.value) and str(only_data_dir) in str(e.value), name
 
 
 def test_unknown_dataset_is_named():
@@ -58,9 +76,8 @@ def test_unknown_dataset_is_named():
         hu.load_dataset("imagenet")
 
 
-def test_fast_fashion_mnist_needs_no_file_and_no_network(monkeypatch, tmp_path):
-    monkeypatch.setenv("HASHING_OFFLINE", "1")
-    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])          # no data folder at all
+def test_fast_fashion_mnist_needs_no_file_and_no_network(only_data_dir):
+    # no data folder with anything in it
     s = hu.load_dataset("fashion-mnist", fast=True)
     assert s.x_train.shape == (1000, 1, 28, 28) and s.x_query.shape == (200, 1, 28, 28)
     assert s.x_db.shape[0] == 5000 and (s.y_train.sum(0) == 100).all() and (s.y_query.sum(0) == 20).all()
@@ -93,7 +110,7 @@ def test_fixture_is_small_and_its_checksum_is_checked(monkeypatch, tmp_path):
 
 
 def _original_fashion_files():
-    return data._find_idx_files("fashion-mnist")
+    return formats.find_idx_files("fashion-mnist")
 
 
 def test_fixture_equals_the_original_files_when_present():
@@ -102,8 +119,8 @@ def test_fixture_equals_the_original_files_when_present():
         pytest.skip("the full Fashion-MNIST files are not in HASHING_DATA_DIR or data/")
     z = data.load_fashion_fixture()
     for part, prefix in (("train", "train"), ("test", "t10k")):
-        images = data._read_idx_file(files[f"{prefix}-images-idx3-ubyte"])
-        labels = data._read_idx_file(files[f"{prefix}-labels-idx1-ubyte"])
+        images = formats.read_idx_file(files[f"{prefix}-images-idx3-ubyte"])
+        labels = formats.read_idx_file(files[f"{prefix}-labels-idx1-ubyte"])
         assert np.array_equal(images[z[f"{part}_index"]], z[f"{part}_images"])
         assert np.array_equal(labels[z[f"{part}_index"]], z[f"{part}_labels"])
 
@@ -120,25 +137,8 @@ def test_data_folders_are_searched_in_order_and_nothing_beside_the_project(monke
     assert data.data_dirs() == [data.PROJECT_DIR / "data"]
 
 
-def _write_idx(path, array):
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def _fake_mnist_folder(root, n_train=20, n_test=10):
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-    return raw
-
-
-def test_idx_files_are_read_and_checked(monkeypatch, tmp_path):
-    raw = _fake_mnist_folder(tmp_path)
-    monkeypatch.setenv("HASHING_OFFLINE", "1")
-    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+def test_idx_files_are_read_and_checked(only_data_dir):
+    raw = write_fake_mnist(only_data_dir)
     s = hu.load_dataset("mnist", n_train_per_class=2, n_query_per_class=1)
     assert s.x_train.shape == (20, 1, 28, 28) and s.x_query.shape == (10, 1, 28, 28)
     # truncated: the header promises more bytes than the file has
@@ -161,3 +161,40 @@ def test_idx_files_are_read_and_checked(monkeypatch, tmp_path):
     gz.unlink()
     with pytest.raises(FileNotFoundError, match="missing: train-images-idx3-ubyte"):
         hu.load_dataset("mnist")
+
+
+def test_every_loader_is_reached_through_the_registry():
+    names = data.dataset_names()
+    assert set(data.DATASETS) <= set(names) and data.dataset_names("image") == data.DATASETS
+    assert data.dataset_names("two-view") == ("wikipedia", "digits-two-view")
+    assert {"nus-wide-21", "ms-coco", "imagenet-100"} <= set(data.dataset_names("list-file"))   # from protocols.py
+    two = hu.load_dataset("digits-two-view", seed=1)
+    assert isinstance(two, data.CrossModalSplit)
+    assert torch.equal(two.image_query, data.load_two_view("digits-two-view", seed=1).image_query)
+    with pytest.raises(ValueError, match="unknown two-view data set 'digits'"):
+        data.load_two_view("digits")
+    with pytest.raises(ValueError, match="no protocol presets for data set 'digits'.*cifar10"):
+        hu.load_dataset("digits", protocol="cifar10")
+    with pytest.raises(ValueError, match="registered already"):
+        data.register_dataset("digits", lambda fast, seed: None)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        data.register_dataset("x-new", lambda fast, seed: None, kind="video")
+
+
+def test_cifar100_hierarchy_is_read_from_the_official_pickles(tmp_path):
+    import pickle
+
+    from hashing_utils import hierarchy
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    # the official layout: byte-string keys, fine and coarse labels per training image, the names in meta
+    with open(folder / "train", "wb") as f:
+        pickle.dump({b"fine_labels": [0, 1, 2, 1], b"coarse_labels": [1, 0, 1, 0], b"data": np.zeros((4, 3072))}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({b"fine_label_names": [b"apple", b"bear", b"cloud"],
+                     b"coarse_label_names": [b"mammals", b"plants"]}, f)
+    parents, coarse = hierarchy.cifar100_hierarchy(folder)
+    assert coarse == ["mammals", "plants"] and parents == ["plants", "mammals", "plants"]
+    (folder / "meta").write_bytes(b"\x80\x04 truncated")
+    with pytest.raises(ValueError, match="meta: cannot be read"):
+        hierarchy.cifar100_hierarchy(folder)

@@ -174,7 +174,7 @@ def test_the_command_line_reports_a_failed_download(tmp_path, capsys, monkeypatc
 def test_the_loader_downloads_only_when_online(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setenv("HASHING_DATA_DIR", str(tmp_path / "empty"))
-    monkeypatch.setattr(hu.data, "PROJECT_DIR", tmp_path / "project")        # no data/ of the checkout either
+    monkeypatch.setattr(hu.store, "PROJECT_DIR", tmp_path / "project")        # no data/ of the checkout either
     monkeypatch.setattr(dl, "download_wikipedia", lambda *a, **k: calls.append(1) or None)
     monkeypatch.setenv("HASHING_OFFLINE", "1")
     with pytest.raises(FileNotFoundError, match="wikipedia_sift128_lda10.npz"):

@@ -193,7 +193,7 @@ def test_a_killed_sweep_resumes_from_the_runs_that_finished(cache):
     entries, _ = _entries(cache)
     finished = [k for k, (has_json, has_npz) in entries.items() if has_json and has_npz]
     assert 1 <= len(finished) < 3, entries          # the first run is on disk, the sweep was cut short
-    assert all(hx._read_cached(k, cache) is not None for k in finished)     # and every record on disk is whole
+    assert all(hx.experiment_cache(cache).get(k) is not None for k in finished)   # every record on disk is whole
 
     trained = []
     real_fit = hu.get_method("csq").fit.__func__
@@ -213,8 +213,8 @@ def test_two_processes_writing_the_same_key_leave_one_whole_record(cache, lock):
     import subprocess
     import sys
     # both children import first, then start the same run at the same moment (a line on stdin is the signal)
-    script = ("import contextlib, json, sys, hashing_utils.experiments as hx\n"
-              + ("" if lock else "hx._key_lock = lambda folder, key: contextlib.nullcontext()\n")
+    script = ("import contextlib, json, sys, hashing_utils as hu, hashing_utils.experiments as hx\n"
+              + ("" if lock else "hu.store.DiskCache.lock = lambda self, key: contextlib.nullcontext()\n")
               + "hx.experiment_config('csq', 'digits', 16, 0, 1, fast=True)\n"   # loads the data before the start
               "print('READY', flush=True); sys.stdin.readline()\n"
               "r = hx.run_experiment('csq', 'digits', bits=16, seed=0, epochs=1, fast=True, device='cpu')\n"
@@ -233,8 +233,8 @@ def test_two_processes_writing_the_same_key_leave_one_whole_record(cache, lock):
         assert sorted(o["cached"] for o in outs) == [False, True]
     entries, temps = _entries(cache)
     assert entries == {outs[0]["key"]: (True, True)} and temps == []
-    hit = hx._read_cached(outs[0]["key"], cache)
-    assert hit is not None and hit["metrics"] == outs[0]["metrics"]
+    hit = hx.experiment_cache(cache).get(outs[0]["key"])
+    assert hit is not None and hit.record["metrics"] == outs[0]["metrics"]
 
 
 def test_sweep_on_an_executor_keeps_the_serial_order_and_one_task_per_key(cache):

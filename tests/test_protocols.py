@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import hashing_utils as hu
+from datafakes import write_fake_cifar10, write_fake_list_set
 from hashing_utils import protocols as P
 
 
@@ -46,7 +47,7 @@ def test_full_size_indices_on_labels(name):
 
 @pytest.fixture(scope="module")
 def fake_cifar(tmp_path_factory):
-    return P.write_fake_cifar10(tmp_path_factory.mktemp("c") / "cifar-10-batches-py", 50, 10, seed=0)
+    return write_fake_cifar10(tmp_path_factory.mktemp("c") / "cifar-10-batches-py", 50, 10, seed=0)
 
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar10-1", "cifar10-2"])
@@ -76,7 +77,7 @@ def test_indices_saved_and_reused(fake_cifar, tmp_path):
     assert not torch.equal(a.x_query, c.x_query)
     with pytest.raises(ValueError, match="protocol"):
         hu.load_dataset("cifar10", protocol=P.PROTOCOLS["cifar10-1"].scaled(0.01), root=fake_cifar, indices=f)
-    other = P.write_fake_cifar10(tmp_path / "other", 50, 10, seed=9)
+    other = write_fake_cifar10(tmp_path / "other", 50, 10, seed=9)
     with pytest.raises(ValueError, match="other data"):
         hu.load_dataset("cifar10", protocol=p, root=other, indices=f)
 
@@ -97,7 +98,7 @@ def test_wrong_sizes_and_missing_files(fake_cifar, tmp_path):
     with pytest.raises(FileNotFoundError, match="test_batch"):
         (tmp_path / "cifar-10-batches-py").mkdir()
         hu.load_dataset("cifar10", protocol="cifar10", root=tmp_path)
-    bad = P.write_fake_cifar10(tmp_path / "bad", 50, 10)
+    bad = write_fake_cifar10(tmp_path / "bad", 50, 10)
     (bad / "data_batch_3").write_bytes(b"\x80\x04 truncated")
     with pytest.raises(ValueError, match="data_batch_3"):
         hu.load_dataset("cifar10", protocol=P.PROTOCOLS["cifar10"].scaled(0.01), root=bad)
@@ -110,7 +111,7 @@ def test_wrong_sizes_and_missing_files(fake_cifar, tmp_path):
 def test_cifar10_missing_offline_names_the_folders(monkeypatch, tmp_path):
     monkeypatch.setenv("HASHING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HASHING_OFFLINE", "1")
-    monkeypatch.setattr(hu.data, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(hu.store, "PROJECT_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
         hu.load_dataset("cifar10", protocol="cifar10")
 
@@ -125,7 +126,7 @@ def test_fashion_stand_in_fast(tmp_path):
 
 @pytest.fixture(scope="module")
 def list_set(tmp_path_factory):
-    return P.write_fake_list_set(tmp_path_factory.mktemp("l"), n_classes=3, n_train=6, n_query=3, n_database=9)
+    return write_fake_list_set(tmp_path_factory.mktemp("l"), n_classes=3, n_train=6, n_query=3, n_database=9)
 
 
 def test_list_file_set_loads(list_set):
@@ -153,6 +154,11 @@ def test_list_file_errors(list_set, tmp_path):
         hu.load_dataset("ms-coco", protocol=P.PROTOCOLS["ms-coco"].resized(n_classes=3), root=list_set)
     with pytest.raises(ValueError, match="pass root"):
         hu.load_dataset("ms-coco", protocol=p)
+    # without protocol=, a list-file set is read under its own preset (registered by protocols.py)
+    with pytest.raises(ValueError, match="3 entries, the protocol has 21 classes"):
+        hu.load_dataset("nus-wide-21", root=list_set)
+    with pytest.raises(ValueError, match="no fast mode"):
+        hu.load_dataset("nus-wide-21", root=list_set, fast=True)
     bad = tmp_path / "bad.txt"
     bad.write_text("images/a.png 0 1 2\n")
     with pytest.raises(ValueError, match="only 0 and 1"):

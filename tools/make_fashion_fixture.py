@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from hashing_utils.data import FASHION_CLASSES, FASHION_FIXTURE, read_idx  # noqa: E402
+from hashing_utils.data import FASHION_CLASSES, FASHION_FIXTURE  # noqa: E402
+from hashing_utils.formats import read_idx  # noqa: E402
 
 SEED = 20171  # the subset's seed (Fashion-MNIST was released in 2017)
 TRAIN_PER_CLASS, TEST_PER_CLASS = 500, 100

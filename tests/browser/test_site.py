@@ -1,5 +1,9 @@
-"""The rendered site in a real browser: every page loads, no broken image or internal link, no JavaScript error
-(console severity SEVERE), and the maths is typeset by the locally served MathJax 3 (no raw TeX left, no TeX error)."""
+"""The rendered site in a real browser: every page loads, no broken image, internal link or anchor, no JavaScript
+error (console severity SEVERE), and the maths is typeset by the locally served MathJax 3 (no raw TeX left, no TeX
+error). The landing page links every notebook and documentation page; every notebook page has its run links (Colab,
+Kaggle, Binder, the .ipynb, the repository), no test marker or bookkeeping in sight, code that wraps instead of
+being clipped, and figures whose alt text is their caption; the bibliography is complete and linked; search
+snippets show no raw TeX."""
 from __future__ import annotations
 
 import functools
@@ -11,11 +15,16 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
+import nbformat
 import pytest
 
 from .conftest import REPORT, free_port, require_browser
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import links  # noqa: E402  (tools/links.py: what the run links must be)
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +122,10 @@ def test_every_page(browser, site):
     report = {page: check_page(browser, base, html, page) for page in all_pages}
     bad = {p: v for p, v in report.items() if v}
     REPORT.append(f"browser: site, {len(all_pages)} pages checked in chromium, {len(bad)} with problems")
+    total = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
+    largest = max(all_pages, key=lambda p: (html / p).stat().st_size)
+    REPORT.append(f"browser: site {total / 2**20:.1f} MiB in all; largest page {largest} "
+                  f"{(html / largest).stat().st_size / 2**10:.0f} KiB (HTML alone)")
     assert not bad, "\n".join(f"{p}: {v}" for p, v in bad.items())
 
 
@@ -126,3 +139,72 @@ def test_figures_and_references(browser, site):
     browser.get(urljoin(base, "references.html"))
     links = browser.execute_script("return [...document.querySelectorAll('a[href^=\"https://\"]')].map(a => a.href)")
     assert sum("arxiv.org" in u for u in links) >= 5, links
+
+
+def test_landing_page(browser, site):
+    """A short page (not the README) that links every notebook and every documentation page."""
+    html, base = site
+    browser.get(urljoin(base, "index.html"))
+    state = browser.execute_script("""
+        const main = document.querySelector('[role=main]');
+        return {hrefs: [...main.querySelectorAll('a[href]')].map(a => a.getAttribute('href')), text: main.innerText};""")
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.stem}.html" in state["hrefs"], f"landing page does not link {nb.name}"
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"docs/{doc.stem}.html" in state["hrefs"], f"landing page does not link docs/{doc.name}"
+    assert "notebook 00" in state["text"].lower() and len(state["text"]) < 8000, len(state["text"])
+
+
+def test_notebook_pages_lead_somewhere(browser, site):
+    """Run links, the .ipynb beside the page, nothing of the test machinery shown, no clipped code, captions as alt."""
+    html, base = site
+    settings = links.settings()
+    for path in NOTEBOOKS:
+        browser.get(urljoin(base, f"notebooks/{path.stem}.html"))
+        state = browser.execute_script("""
+            const main = document.querySelector('[role=main]');
+            return {runs: [...main.querySelectorAll('div.run-links a')].map(a => [a.textContent, a.getAttribute('href')]),
+                    text: main.innerText,
+                    alts: [...main.querySelectorAll('div.cell_output img')].map(i => i.alt),
+                    clipped: [...main.querySelectorAll('div.cell pre')].filter(p => p.scrollWidth > p.clientWidth + 1)
+                             .map(p => p.innerText.slice(0, 60))};""")
+        where = path.name
+        assert state["runs"] == [list(link) for link in links.run_links(settings, path.name)], where
+        assert (html / "notebooks" / path.name).read_bytes() == path.read_bytes(), f"{where}: download is not the notebook"
+        for hidden in ("NBVAL_", "results.record(", 'find_spec("hashing_utils")'):
+            assert hidden not in state["text"], f"{where}: {hidden!r} is shown"
+        assert not state["clipped"], f"{where}: code clipped: {state['clipped'][:3]}"
+        captions = links.captions(nbformat.read(path, as_version=4))
+        assert state["alts"] and all(a and not a.endswith(".png") for a in state["alts"]), (where, state["alts"])
+        assert sum(a.startswith("Figure ") for a in state["alts"]) >= len(captions), (where, state["alts"])
+
+
+def test_bibliography_complete_and_linked(browser, site):
+    """Every work the notebooks cite is in the bibliography; each code address is a link, not text."""
+    html, base = site
+    browser.get(urljoin(base, "references.html"))
+    state = browser.execute_script("""
+        const main = document.querySelector('[role=main]');
+        const walk = document.createTreeWalker(main, NodeFilter.SHOW_TEXT), bare = [];
+        while (walk.nextNode()) { if (/https?:\\/\\//.test(walk.currentNode.data) && !walk.currentNode.parentElement.closest('a')) bare.push(walk.currentNode.data.slice(0, 80)); }
+        return {text: main.innerText, code: [...main.querySelectorAll('a[href^="https://github.com/"]')].length, bare: bare};""")
+    for cited in ("Sablayrolles", "Gong", "SphereFace", "CosFace", "Charikar", "Yuan", "Zhe", "Hoe", "Arponen",
+                  "Kozachenko", "Kulkarni", "Deng", "Rasiwasia", "Jiang", "Luo"):
+        assert cited in state["text"], f"the bibliography misses {cited}"
+    assert state["code"] >= 6 and not state["bare"], state
+
+
+def test_search_snippets_without_tex(browser, site):
+    html, base = site
+    browser.get(urljoin(base, "search.html?q=Hamming+distance"))
+    snippets = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1], start = Date.now();
+        (function poll() {
+            const items = [...document.querySelectorAll('ul.search li p.context')];
+            const finished = document.querySelector('#search-results p.search-summary');
+            if ((finished && items.length) || Date.now() - start > 60000) done(items.map(p => p.textContent));
+            else setTimeout(poll, 200);
+        })();""")
+    assert snippets, "no search result for 'Hamming distance'"
+    tex = [t[:80] for t in snippets if re.search(r"\\\(|\\\[|\\[a-zA-Z]+\{|\$\$", t)]
+    assert not tex, f"raw TeX in search snippets: {tex[:3]}"
