@@ -11,25 +11,10 @@ formula has one), so the weights of the three terms are comparable and do not de
 import torch
 import torch.nn.functional as F
 
+from ..codes import binarize
+from ..labels import single_label_ids
+
 __all__ = ["gaussian_logits", "class_wise_loss", "cube_penalty", "vertex_penalty", "class_means", "dcwh_loss"]
-
-
-def _class_index(y: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """(B,) class ids, or (B, C) one-hot -> (B,) long; several or no labels in a row is an error."""
-    if y.ndim == 1:
-        ids = y.long()
-    elif y.ndim == 2:
-        if y.shape[1] != n_classes:
-            raise ValueError(f"labels have {y.shape[1]} columns but there are {n_classes} class centres")
-        counts = (y > 0).sum(1)
-        if bool((counts != 1).any()):
-            raise ValueError("DCWH's class-wise loss is single-label: every row of y needs exactly one label")
-        ids = y.argmax(1)
-    else:
-        raise ValueError(f"labels must be (B,) ids or (B, C) one-hot, got shape {tuple(y.shape)}")
-    if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_classes):
-        raise ValueError(f"class ids must lie in [0, {n_classes})")
-    return ids
 
 
 def gaussian_logits(u: torch.Tensor, centres: torch.Tensor, lam: float) -> torch.Tensor:
@@ -50,7 +35,7 @@ def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam
 
     u: (B, K) linear outputs; y: (B,) class ids or (B, C) one-hot; centres: (C, K) class centres μ_c.
     """
-    ids = _class_index(y, centres.shape[0]).to(u.device)
+    ids = single_label_ids(y, "DCWH's class-wise loss", centres.shape[0]).to(u.device)
     return F.cross_entropy(gaussian_logits(u, centres, lam), ids)
 
 
@@ -61,7 +46,7 @@ def cube_penalty(u: torch.Tensor, bound: float = 1.1) -> torch.Tensor:
 
 def vertex_penalty(u: torch.Tensor) -> torch.Tensor:
     """(1/B) Σ_i ‖sgn(u_i) - u_i‖², sgn(0) = +1; sgn(u) is a constant target (its derivative is zero)."""
-    b = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+    b = binarize(u.detach()).to(u.dtype)
     return (b - u).pow(2).sum(1).mean()
 
 
@@ -71,7 +56,7 @@ def class_means(u: torch.Tensor, y: torch.Tensor, n_classes: int, previous: torc
 
     A class without samples keeps its `previous` centre (zeros when there is none).
     """
-    ids = _class_index(y, n_classes).to(u.device)
+    ids = single_label_ids(y, "DCWH's class means", n_classes).to(u.device)
     sums = torch.zeros(n_classes, u.shape[1], dtype=u.dtype, device=u.device).index_add_(0, ids, u)
     counts = torch.bincount(ids, minlength=n_classes).to(u.dtype)
     means = sums / counts.clamp(min=1)[:, None]

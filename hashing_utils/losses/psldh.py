@@ -1,6 +1,8 @@
 """PSLDH: Partial-Softmax Loss based Deep Hashing (Tu, Mao et al., WWW 2021)."""
 import torch
 
+from ..codes import binarize
+
 __all__ = ["category_code_loss", "partial_softmax_loss", "full_softmax_loss", "psldh_quantisation", "psldh_loss"]
 
 
@@ -16,7 +18,7 @@ def category_code_loss(c_mat: torch.Tensor, alpha: float = 0.05, beta: float = 0
     gram = c_mat @ c_mat.t() - k * torch.eye(n, dtype=c_mat.dtype, device=c_mat.device)
     sim = torch.relu(gram).pow(2).sum() / n ** 2
     balance = c_mat.sum(0).pow(2).sum() / n
-    b = torch.where(c_mat >= 0, 1.0, -1.0).to(c_mat.dtype)
+    b = binarize(c_mat).to(c_mat.dtype)
     quant = (b - c_mat).pow(2).sum() / n
     return sim + alpha * balance + beta * quant
 
@@ -72,7 +74,7 @@ def full_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu:
 
 def psldh_quantisation(u: torch.Tensor) -> torch.Tensor:
     """mean_i ‖sgn(u_i) - u_i‖², sgn(0) = +1 and treated as a constant."""
-    b = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+    b = binarize(u.detach()).to(u.dtype)
     return (b - u).pow(2).sum(1).mean()
 
 

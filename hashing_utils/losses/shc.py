@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from ..labels import to_multi_hot
 from .csq import csq_loss, sample_centres
 
 __all__ = ["masked_softmax_profile", "normalise_similarity", "class_similarity", "centre_objective",
@@ -30,7 +31,7 @@ def masked_softmax_profile(logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
         raise ValueError(f"logits must be (N, C), got shape {tuple(logits.shape)}")
     n, c = logits.shape
     if y.ndim == 1:
-        y = torch.nn.functional.one_hot(y.long(), c)
+        y = to_multi_hot(y, c)
     if y.shape != (n, c):
         raise ValueError(f"labels must be (N, C) = {(n, c)} one-hot, got {tuple(y.shape)}")
     if bool((y.sum(1) != 1).any()):

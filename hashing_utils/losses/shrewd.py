@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from ..codes import binarize
+
 __all__ = ["embedding_distance", "similarity_loss", "knn_kl_divergence", "binary_kl_loss", "shrewd_loss"]
 
 
@@ -78,7 +80,7 @@ def binary_kl_loss(u: torch.Tensor, n_target: int | None = None, k: int = 1, eps
     if n_target is None:
         if k != 1:
             raise ValueError("the full-support target (n_target=None) supports k = 1 only")
-        corner = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+        corner = binarize(u.detach()).to(u.dtype)
         d2_xx = (u[:, None] - u[None]).pow(2).sum(-1)
         d2_xx = d2_xx + torch.diag(torch.full((b,), float("inf"), dtype=u.dtype, device=u.device))
         rho = (d2_xx.min(1).values + eps ** 2).sqrt()
