@@ -9,7 +9,7 @@ import hashing_utils as hu
 
 
 def test_registered_methods_include_the_baselines():
-    assert {"csq", "lsh"} <= set(hu.methods())
+    assert {"csq", "lsh"} <= set(hu.list_methods())
 
 
 def test_csq_on_held_out_digits_beats_lsh_by_far(digits):
@@ -171,7 +171,7 @@ def _all_on(module, kind):
     return [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.device.type != kind]
 
 
-@pytest.mark.parametrize("name", sorted(set(hu.methods()) - {"dchml"}) + ["dchml"])
+@pytest.mark.parametrize("name", sorted(set(hu.list_methods()) - {"dchml"}) + ["dchml"])
 def test_every_method_trains_and_encodes_on_the_fake_accelerator(digits, name):
     from fake_device import DEV, FakeDevice
     batch, n = 50, 400        # no other tensor in the run has 50 rows: a per-minibatch copy would show as (50, ...)
