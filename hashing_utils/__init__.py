@@ -16,8 +16,8 @@ from .methods import HashingMethod, fit, get_method, list_methods, method_defaul
 from .training import Hasher
 
 __version__ = "0.1.0"
-__all__ = ["codes", "data", "devices", "labels", "losses", "metrics", "models", "results", "training", "plots", "widgets",
-           "experiments", "crossmodal", "hierarchy",
+__all__ = ["codes", "data", "devices", "labels", "losses", "metrics", "models", "results", "training", "plots",
+           "widgets", "experiments", "crossmodal", "hierarchy",
            "binarize", "load_dataset", "pick_device", "seed_everything", "HashingMethod", "fit", "get_method",
            "list_methods", "method_defaults", "method_docs", "Hasher"]
 

@@ -9,7 +9,6 @@ Three pieces, each a plain function of tensors:
 - coupling_loss: the cross-modal term. Its published form was not found; this is a reading (see its docstring).
 """
 import torch
-import torch.nn.functional as F
 
 from ..codes import binarize
 from .psldh import category_code_loss
@@ -26,6 +25,7 @@ def dynamic_positive_similarity(u: torch.Tensor, y: torch.Tensor, proxies: torch
     """s_i⁺ = (1/|Γ_i|) Σ_{j∈Γ_i} u_iᵀc_j, the 'dynamic' positive similarity.
 
     u: (B, K); y: (B, C) multi-hot, every row with at least one 1; proxies: (C, K). Returns (B,).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     s = u @ proxies.to(u.dtype).T
     yf = y.to(u.dtype)
@@ -40,6 +40,7 @@ def margin_dynamic_softmax_loss(u: torch.Tensor, y: torch.Tensor, proxies: torch
     proxies: (C, K) ±1 proxy codes; margin σ (in inner-product units, the paper uses 0.3K); scale γ.
     The C − |Γ_i| negative logits and the one positive logit go through one logsumexp (stable for any γ);
     positive classes are masked out of the denominator with −inf.
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     if y.shape != (u.shape[0], proxies.shape[0]):
         raise ValueError(f"labels must be (B, C) = ({u.shape[0]}, {proxies.shape[0]}), got {tuple(y.shape)}")
@@ -60,6 +61,7 @@ def shared_codes(b_image: torch.Tensor, b_text: torch.Tensor, u_image: torch.Ten
     Where the two modalities' bits disagree the sum is 0; the paper does not say what sgn(0) is. Here the tie
     goes to the sign of the continuous sum u_image + u_text when given (the modality that is more confident
     wins), else to +1 (the workbook's sgn(0) = +1).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     s = b_image.to(torch.float32) + b_text.to(torch.float32)
     if u_image is not None and u_text is not None:
@@ -68,7 +70,10 @@ def shared_codes(b_image: torch.Tensor, b_text: torch.Tensor, u_image: torch.Ten
 
 
 def quantization_loss(u: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """mean_i ‖b_i − u_i‖² (summed over the K bits). u: (B, K); b: (B, K) ±1 shared codes."""
+    """mean_i ‖b_i − u_i‖² (summed over the K bits). u: (B, K); b: (B, K) ±1 shared codes.
+
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
+    """
     return (b.to(u.dtype) - u).pow(2).sum(1).mean()
 
 
@@ -78,5 +83,6 @@ def coupling_loss(u: torch.Tensor, u_other: torch.Tensor) -> torch.Tensor:
     A reading: the paper couples the two networks by a cross-modal term whose exact form was not found.
     This one pulls the two continuous codes of a pair together (the shared B couples only their signs).
     u, u_other: (B, K).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     return (u - u_other.to(u.dtype)).pow(2).sum(1).mean() / u.shape[1]

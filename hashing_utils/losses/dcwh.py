@@ -22,6 +22,7 @@ def gaussian_logits(u: torch.Tensor, centres: torch.Tensor, lam: float) -> torch
 
     These are the log-densities of N(μ_c, I/λ_cw) up to a constant shared by all classes, so their
     softmax is the posterior p(c | u_i) under equal class priors.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if lam <= 0:
         raise ValueError(f"lam (= 1/τ²) must be positive, got {lam}")
@@ -34,18 +35,25 @@ def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam
     """L_cw = -(1/B) Σ_i log p(y_i | u_i),  p(c | u) = softmax_c(-(λ_cw/2) ‖u - μ_c‖²).
 
     u: (B, K) linear outputs; y: (B,) class ids or (B, C) one-hot; centres: (C, K) class centres μ_c.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     ids = single_label_ids(y, "DCWH's class-wise loss", centres.shape[0]).to(u.device)
     return F.cross_entropy(gaussian_logits(u, centres, lam), ids)
 
 
 def cube_penalty(u: torch.Tensor, bound: float = 1.1) -> torch.Tensor:
-    """(1/B) Σ_i Σ_k [ReLU(u_ik - bound) + ReLU(-bound - u_ik)]: zero inside the cube [-bound, bound]^K."""
+    """(1/B) Σ_i Σ_k [ReLU(u_ik - bound) + ReLU(-bound - u_ik)]: zero inside the cube [-bound, bound]^K.
+
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
+    """
     return (F.relu(u - bound) + F.relu(-bound - u)).sum(1).mean()
 
 
 def vertex_penalty(u: torch.Tensor) -> torch.Tensor:
-    """(1/B) Σ_i ‖sgn(u_i) - u_i‖², sgn(0) = +1; sgn(u) is a constant target (its derivative is zero)."""
+    """(1/B) Σ_i ‖sgn(u_i) - u_i‖², sgn(0) = +1; sgn(u) is a constant target (its derivative is zero).
+
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
+    """
     b = binarize(u.detach()).to(u.dtype)
     return (b - u).pow(2).sum(1).mean()
 
@@ -72,6 +80,7 @@ def dcwh_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam: floa
 
     u: (B, K) linear outputs; y: (B,) ids or (B, C) one-hot; centres: (C, K). Stage 2 drops the cube term:
     the vertex term already keeps u near the cube's vertices.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if stage not in (1, 2):
         raise ValueError(f"stage must be 1 (cube constraint) or 2 (vertex constraint), got {stage!r}")

@@ -28,6 +28,7 @@ def similarity_loss(u: torch.Tensor, d_s: torch.Tensor, power: int = 2) -> torch
 
     u: (B, K); d_s: (B, B) semantic distances of the batch's labels in [0, 1] (the only supervision used:
     weak supervision by label similarities); power 1 (absolute) or 2 (squared).
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     if power not in (1, 2):
         raise ValueError(f"power must be 1 or 2, got {power}")
@@ -51,6 +52,7 @@ def knn_kl_divergence(x: torch.Tensor, target: torch.Tensor, k: int = 1, eps: fl
     ρ_k(i): distance from x_i to its k-th nearest neighbour among the other x's; ν_k(i): to its k-th nearest
     among the target samples. eps > 0 softens both distances to sqrt(r² + eps²): it bounds the gradient 1/r of
     log r where two points (nearly) coincide, at the price of a biased estimate. Returns a scalar.
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     n, d = x.shape
     if n < k + 1 or target.shape[0] < k:
@@ -75,6 +77,7 @@ def binary_kl_loss(u: torch.Tensor, n_target: int | None = None, k: int = 1, eps
     (k must be 1). n_target = m: m corners drawn uniformly at random (the literal estimator; in high K the
     nearest of a few random corners is far and the pull is noisy).
     Divided by K so that the weight β does not have to change with the code length.
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     b, kbits = u.shape
     if n_target is None:
@@ -95,7 +98,10 @@ def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: fl
                 eps: float = 0.5, n_target: int | None = None, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
     """L = α L_sim(u, d_s) + β L_KL(u). u: (B, K) continuous codes in (−1, 1) (tanh of the head output);
-    d_s: (B, B) semantic distances in [0, 1]."""
+    d_s: (B, B) semantic distances in [0, 1].
+
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
+    """
     loss = alpha * similarity_loss(u, d_s, power)
     if beta:
         loss = loss + beta * binary_kl_loss(u, n_target=n_target, eps=eps, generator=generator)

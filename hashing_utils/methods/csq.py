@@ -1,9 +1,7 @@
 """CSQ: Central Similarity Quantization, the baseline of the centre-based family."""
-import torch
-
 from ..codes import bernoulli_codebook, csq_centres
-from ..losses.csq import csq_loss, sample_centres
 from ..devices import child_seed
+from ..losses.csq import csq_loss, sample_centres
 from .base import TrainedMethod, register
 
 
@@ -22,7 +20,8 @@ class CSQ(TrainedMethod):
 
     def setup(self, model, x, y, device):
         self.register_buffer("class_centres", csq_centres(self.n_classes, self.bits, self.seed, device=device).float())
-        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, child_seed(self.seed, "tie breaker"), device=device)[0].float())
+        tie = bernoulli_codebook(1, self.bits, child_seed(self.seed, "tie breaker"), device=device)[0]
+        self.register_buffer("tie_breaker", tie.float())
 
     def loss(self, z, y):
         centres = sample_centres(y, self.class_centres, self.tie_breaker)

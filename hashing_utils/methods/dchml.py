@@ -148,9 +148,10 @@ class DCHML(TrainedMethod):
     @classmethod
     def fit(cls, X, y, bits: int = 32, seed: int = 0, *, epochs=None, lr=None, batch_size=None,
             weight_decay=None, device=None, backbone: str = "mlp", val_fraction: float = 0.1,
-            progress: bool = False, data_on_device: bool | None = None, **hparams) -> "CrossModalHasher":
+            progress: bool = False, amp=False, data_on_device: bool | None = None,
+            **hparams) -> "CrossModalHasher":
         """X = (X_image, X_text): two arrays with one row per pair (row i of each is the same item);
-        y: (n,) class ids or (n, C) multi-hot. Returns a CrossModalHasher. data_on_device: see
+        y: (n,) class ids or (n, C) multi-hot. Returns a CrossModalHasher. amp and data_on_device: see
         training.train_model (the two views and the labels stay on the device for the whole fit)."""
         if not (isinstance(X, (tuple, list)) and len(X) == 2):
             raise ValueError("dchml is cross-modal: pass X = (X_image, X_text), two arrays with one row per "
@@ -187,12 +188,14 @@ class DCHML(TrainedMethod):
         method.b_shared = binarize(y_tr @ method.proxies.cpu()).float().to(device)
         method.codes = {m: None for m in MODALITIES}
         history = train_model(models, method, x_tr, y_tr, seed=seed, device=device, x_val=x_val, y_val=y_val,
-                              progress=progress, data_on_device=data_on_device, **tr)
+                              progress=progress, amp=amp, data_on_device=data_on_device, **tr)
         for k in ("b_shared", "u_all", "codes"):        # training state, not part of the trained hasher
             method.__dict__.pop(k, None)
         history["proxy_loss"] = method.proxy_losses
         settings = {"method": cls.name, "bits": bits, "seed": seed, "backbone": "mlp", "val_fraction": val_fraction,
                     **tr, **h}
+        if amp:
+            settings["amp"] = history["amp"]
         return CrossModalHasher(method, dict(models), device, history, settings,
                                 input_shape={m: tuple(x.shape[1:]) for m, x in xs.items()})
 

@@ -7,7 +7,6 @@ Usable on raw inputs (flattened) and on frozen backbone features (n, F). Shared 
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..models import CentredProjection

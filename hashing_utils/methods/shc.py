@@ -93,7 +93,8 @@ class SHC(TrainedMethod):
             raise AssertionError("SHC centres violate their minimum distance")
         self.init_centres, self.centre_history = init, hist
         self.register_buffer("class_centres", h.float().to(device))
-        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, child_seed(self.seed, "tie breaker"), device=device)[0].float())
+        tie = bernoulli_codebook(1, self.bits, child_seed(self.seed, "tie breaker"), device=device)[0]
+        self.register_buffer("tie_breaker", tie.float())
 
     def _classifier_logits(self, model, x, y, device) -> torch.Tensor:
         """Train a copy of the (untrained) backbone + Linear(F, C) with cross-entropy through the training
