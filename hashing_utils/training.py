@@ -1,4 +1,9 @@
-"""One training loop for every method, and the Hasher that a trained model becomes.
+"""THE training loop (train_model), its per-method hooks (TrainingStep), and the Hasher a trained model becomes.
+
+Every network hashing_utils trains goes through train_model: the hash networks of hu.fit, DCHML's two modality
+networks (trained in turns: `parts`), the category-code network of PSLDH and DCHML, SHC's stage-1 classifier.
+What differs between them is a TrainingStep: `training_step` (by default loss(z, y) of z = net(x)) and the
+hooks around it, like a Lightning module's.
 
 The loop is seeded and device-agnostic. Each epoch it records the mean loss and, when a validation
 split is given, mAP@all of validation queries against the training set: a validation split carved
@@ -138,8 +143,8 @@ class TrainingStep(nn.Module):
         """After every part of an epoch, before validation."""
 
     def validation_metrics(self, model, x_val, y_val, x_train, y_train, device) -> dict:
-        """{'val_map': mAP@all of the validation queries against the training set}; the last codes of both
-        (CPU int8) are kept in self.last_codes for the collapse check. y_val, y_train on the CPU."""
+        """{'val_map': mAP@all of the validation queries against the training set}; the training codes (CPU
+        int8) are kept in self.last_codes for the collapse check. y_val, y_train on the CPU."""
         v = encode_in_batches(model, x_val, device)
         t = encode_in_batches(model, x_train, device)
         self.last_codes = t
