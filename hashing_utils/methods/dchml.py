@@ -1,8 +1,9 @@
 """DCHML (published as DCPH): Deep Cross-modal Hashing via Margin-dynamic-softmax Loss (Tu, Mao et al.).
 
 Cross-modal: one network per modality (image, text) maps into one shared Hamming space, so an image query
-ranks a text database and the other way round. Training goes through training.train_model with two parts
-(the loop's `parts`: one optimiser and one pass per modality network each epoch) and these hooks:
+ranks a text database and the other way round. Training goes through training.train_model with two `parts`
+(one optimiser and one pass per modality network each epoch; the hooks below keep B and the other network's
+outputs between passes). The algorithm:
 
 1. proxy hashing network: a category network turns the C categories into proxy codes c_j ∈ {±1}^K
    (trained once, then fixed; it IS PSLDH's category network and loss, methods.psldh, a reading);
