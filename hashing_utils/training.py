@@ -296,7 +296,7 @@ def warn_if_collapsed(method, val_map: float, y_val, y_train, lr: float) -> None
     one_code = codes is not None and len(codes) > 1 and bool((codes == codes[:1]).all())
     chance = chance_map(y_val.reshape(len(y_val), -1), y_train.reshape(len(y_train), -1)) \
         if y_val is not None and y_val.ndim == 2 else None
-    # a single-class training set is "at chance" by construction (check_labels warns about it already)
+    # a single-class training set is "at chance" by construction (labels.training_labels warns about it already)
     at_chance = chance is not None and chance < 1 and val_map <= 1.1 * chance
     if one_code or at_chance:
         what = "every training item got the same code" if one_code else "the codes carry no class information"
