@@ -171,6 +171,8 @@ def _all_on(module, kind):
     return [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.device.type != kind]
 
 
+# meta tensors have no values: every code reads back alike, and the loop rightly warns of a collapse
+@pytest.mark.filterwarnings("ignore:.*training collapsed:RuntimeWarning")
 @pytest.mark.parametrize("name", sorted(set(hu.list_methods()) - {"dchml"}) + ["dchml"])
 def test_every_method_trains_and_encodes_on_the_fake_accelerator(digits, name):
     from fake_device import DEV, FakeDevice
