@@ -75,7 +75,7 @@ def peak_mib(device: torch.device) -> float | None:
 
 def load(method: str):
     """(X_train, y_train, encode_and_evaluate(hasher) -> (metrics, query codes), data name) for a method."""
-    if method == "dchml":
+    if hu.get_method(method).cross_modal:
         tv = hu.data.load_digits_two_view()
 
         def run(h):
@@ -122,8 +122,8 @@ def warm_up(device: torch.device) -> None:
 
 
 def trains_with_the_shared_loop(method: str) -> bool:
-    """True for methods that use HashingMethod.fit (and so training.train_model, where amp applies)."""
-    return getattr(hu.get_method(method).fit, "__func__", None) is hu.HashingMethod.fit.__func__
+    """True for methods trained by training.train_model (their `trainable` flag), where amp applies."""
+    return hu.get_method(method).trainable
 
 
 def check_method(method: str, device: torch.device, bits: int = 32, epochs: int = 10, seed: int = 0,
@@ -147,7 +147,7 @@ def check_method(method: str, device: torch.device, bits: int = 32, epochs: int 
     if repeat:     # determinism on the device: a second run with the same seed gives the same codes
         h_again, _ = fit_timed(method, x, y, bits, seed, epochs, device)
         row["acc_repeat_identical"] = bool(torch.equal(run(h_again)[1], q_acc))
-    if amp and trains_with_the_shared_loop(method):   # lsh, pca, itq train nothing; dchml has its own loop
+    if amp and trains_with_the_shared_loop(method):   # lsh, pca, itq train nothing
         h_amp, s_amp = fit_timed(method, x, y, bits, seed, epochs, device, amp=True)
         row["map_acc_amp"], row["train_s_acc_amp"] = run(h_amp)[0]["map_all"], s_amp
         row["amp_dtype"] = h_amp.history.get("amp")
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default=None, help="the accelerator to check (default: cuda, then mps); "
                                                   "'cpu' to run the logic with the CPU standing in")
-    p.add_argument("--methods", default="all", help="comma-separated names, or all (hu.methods())")
+    p.add_argument("--methods", default="all", help="comma-separated names, or all (hu.list_methods())")
     p.add_argument("--bits", type=int, default=32)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -220,7 +220,7 @@ def main(argv=None) -> int:
     if device is None:
         print("gpu_check: no accelerator (no CUDA GPU, no Apple MPS) on this machine; nothing to check")
         return 0
-    methods = hu.methods() if a.methods == "all" else [m.strip() for m in a.methods.split(",") if m.strip()]
+    methods = hu.list_methods() if a.methods == "all" else [m.strip() for m in a.methods.split(",") if m.strip()]
     for m in methods:
         hu.get_method(m)              # an unknown name fails now, not after an hour of training
     command = "python benchmarks/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+import hashing_utils as hu  # noqa: E402
 from hashing_utils import experiments as hx  # noqa: E402
 from hashing_utils.devices import pick_device  # noqa: E402
 
@@ -86,8 +87,10 @@ def markdown(summary: list[dict], bits: list[int], header: dict, command: str) -
     lines += ["", "Notes: `classifier` is the softmax classifier on the same backbone, its code the ±1 one-hot of the "
               "predicted class (length C = 10, whatever the bits column says; `classifier-top2`: the two most "
               "probable classes); it is repeated in every bits column as a reference. Its P@H≤2 is 1/C by "
-              "construction (every pair of one-hot codes is within distance 2). `lsh` is untrained. dchml is "
-              "cross-modal (it needs image–text pairs) and cannot run on this single-modality data set.", ""]
+              "construction (every pair of one-hot codes is within distance 2). "
+              f"Training-free (no loop, no labels): {', '.join(f'`{m}`' for m in hu.list_methods(trainable=False))}. "
+              f"Cross-modal, so not run on this single-modality data set (they need image–text pairs): "
+              f"{', '.join(hu.list_methods(cross_modal=True))}.", ""]
     return "\n".join(lines)
 
 
@@ -97,7 +100,7 @@ def main(argv=None) -> int:
     p.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=["all"],
-                   help="'all' or names (hu.methods() without dchml, plus 'classifier')")
+                   help="'all' or names (hu.list_methods(cross_modal=False), plus 'classifier')")
     p.add_argument("--epochs", type=int, default=4, help="the same for every trained method")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu in that order), cpu, cuda, ...")
     p.add_argument("--fast", action="store_true", help="the smaller fast-mode split of the data set")

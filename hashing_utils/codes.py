@@ -25,6 +25,7 @@ def binarize(u) -> torch.Tensor:
 
     torch.sign(0) = 0 would put a 0 in the code and give half-integer Hamming distances,
     so zero goes to +1 explicitly.
+    Taught in: notebooks/00_foundations.ipynb, section 1 · Binary codes and Hamming geometry.
     """
     u = torch.as_tensor(u)
     return torch.where(u >= 0, 1, -1).to(torch.int8)
@@ -65,6 +66,7 @@ def hamming_distance(a, b, block_size: int = 4096) -> torch.Tensor:
     """Hamming distances between ±1 codes, computed in blocks of rows of `a`.
 
     a: (n, K), b: (m, K) -> (n, m) int16 with d = (K - a bᵀ) / 2.
+    Taught in: notebooks/00_foundations.ipynb, section 1 · Binary codes and Hamming geometry.
     """
     a, b = as_pm1(a, "a"), as_pm1(b, "b")
     if a.shape[1] != b.shape[1]:

@@ -31,6 +31,7 @@ import torch
 
 from . import download
 from .formats import TORCHVISION_LAYOUT, find_idx_files, read_idx_set
+from .labels import class_ids, to_multi_hot  # noqa: F401  (labels.py owns them; re-exported as hu.data.*)
 from .store import PROJECT_DIR, data_dirs, default_data_dir, find_data_file, fingerprint, missing_data_error, offline
 
 __all__ = ["RetrievalSplit", "CrossModalSplit", "load_dataset", "register_dataset", "register_protocol_loader",
@@ -84,33 +85,6 @@ class RetrievalSplit:
         return (f"{self.name}: train {len(self.x_train)}, query {len(self.x_query)}, database {len(self.x_db)}, "
                 f"{self.n_classes} classes, input {tuple(self.x_train.shape[1:])}"
                 f"{', multi-label' if self.multi_label else ''}")
-
-
-def to_multi_hot(y, n_classes: int | None = None) -> torch.Tensor:
-    """(n,) class ids -> (n, C) float32 multi-hot; a (n, C) 0/1 matrix passes through (as float32)."""
-    y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
-    if y.ndim == 2:
-        if not bool(((y == 0) | (y == 1)).all()):
-            raise ValueError("a (n, C) label matrix must be multi-hot (only 0 and 1)")
-        if n_classes is not None and y.shape[1] != n_classes:
-            raise ValueError(f"labels have {y.shape[1]} columns, expected {n_classes} classes")
-        return y.to(torch.float32)
-    if y.ndim != 1:
-        raise ValueError(f"labels must be (n,) class ids or (n, C) multi-hot, got shape {tuple(y.shape)}")
-    if y.is_floating_point() and not bool((y == y.round()).all()):
-        raise ValueError("class ids must be integers")
-    y = y.to(torch.int64)
-    if len(y) and int(y.min()) < 0:
-        raise ValueError("class ids must be non-negative")
-    c = int(y.max()) + 1 if n_classes is None else n_classes
-    if len(y) and int(y.max()) >= c:
-        raise ValueError(f"class id {int(y.max())} is out of range for {c} classes")
-    return torch.nn.functional.one_hot(y, c).to(torch.float32)
-
-
-def class_ids(y: torch.Tensor) -> torch.Tensor:
-    """(n, C) multi-hot -> (n,) ids of the first positive class (for colouring plots)."""
-    return y.argmax(1) if y.ndim == 2 else y
 
 
 def stratified_pick(labels: np.ndarray, per_class: int | None, rng: np.random.Generator, fraction=None):

@@ -65,6 +65,26 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+# Every seeded side stream of a run is the run's seed plus a fixed offset, one per purpose. The offsets are the
+# values the workbook's committed numbers were made with: changing one changes those numbers.
+SEED_OFFSETS = {
+    "tie breaker": 1,                  # CSQ / SHC: the ±1 vector that breaks ties between centres
+    "adsh class vectors": 3,           # ADSH: initial class vectors w_c
+    "shc classifier init": 31,         # SHC stage 1: the classifier's new Linear layer (and its dropout)
+    "shc classifier order": 37,        # SHC stage 1: the classifier's minibatch order
+    "shrewd targets": 2_003,           # SHREWD: random target corners of the KL estimate (n_target set)
+    "dchml proxies": 7_919,            # DCHML: the category (proxy) network's initial weights
+    "validation split": 10_007,        # hu.fit: which training rows become the validation split
+}
+
+
+def child_seed(seed: int, purpose: str) -> int:
+    """The seed of one side stream of a run: seed + SEED_OFFSETS[purpose] (KeyError names the purposes)."""
+    if purpose not in SEED_OFFSETS:
+        raise KeyError(f"unknown seed purpose {purpose!r}; known: {', '.join(SEED_OFFSETS)}")
+    return int(seed) + SEED_OFFSETS[purpose]
+
+
 def fork_rng(device):
     """torch.random.fork_rng for the CPU generator and, on CUDA, the device's generator too.
 

@@ -53,9 +53,12 @@ import torch
 from torch import nn
 
 from . import __version__, metrics
-from .data import DATASETS, class_ids, load_dataset
-from .methods import HashingMethod, get_method, methods
+from .data import DATASETS, load_dataset
+from .devices import pick_device
+from .labels import class_ids
+from .methods import TrainedMethod, get_method, list_methods
 from .store import DiskCache, cache_dir, canonical_json, fingerprint
+from .training import forward_in_batches
 
 __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
            "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "setting_id", "environment", "class_code",
@@ -63,8 +66,8 @@ __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experimen
 
 CLASSIFIER = "classifier"
 CACHE_VERSION = 1
-# methods that need more than one image array (cross-modal): they cannot run on an image benchmark
-CROSS_MODAL = ("dchml",)
+# methods that need more than one image array (their cross_modal flag): they cannot run on an image benchmark
+CROSS_MODAL = tuple(list_methods(cross_modal=True))
 # One training budget for the CSQ reference that every method notebook compares with (trained once per
 # data set / mode / code length and read back from the cache by the others); notebook 09's table uses the
 # benchmark's own budget instead (it says why).
@@ -75,7 +78,7 @@ METRIC_KEYS = ("map_all", "map_1000", "p_h2", "map_all_optimistic", "map_all_pes
 def benchmark_methods() -> list[str]:
     """Every registered single-modality method (dchml excluded: it needs (image, text) pairs), then the
     classifier reference."""
-    return [m for m in methods() if m not in CROSS_MODAL] + [CLASSIFIER]
+    return list_methods(cross_modal=False) + [CLASSIFIER]
 
 
 
@@ -104,21 +107,21 @@ class ClassCode(nn.Module):
         return logits if self.training else class_code(logits.detach(), self.k).to(logits)
 
 
-class ClassifierAsHash(HashingMethod):
+class ClassifierAsHash(TrainedMethod):
     """A softmax classifier on the hashing backbone; its code is the ±1 indicator of the top-k classes.
-    Not registered in hu.methods() (it is a reference, not a hashing method): use fit_classifier()."""
+    Not registered (no @register: it is a reference, not a hashing method, so hu.list_methods() leaves it out
+    and hu.fit does not know it): use fit_classifier() or run_experiment("classifier", ...)."""
+    name = CLASSIFIER
     summary = "softmax classifier; code = ±1 one-hot of the predicted class (length C)"
     defaults = {"topk": 1}
+    hparam_docs = {"topk": "the code has +1 at the k most probable classes"}
 
     def make_head(self, in_features):
         return ClassCode(in_features, self.n_classes, int(self.hparams["topk"]))
 
-    def loss(self, u, y):
+    def loss(self, z, y):
         # soft targets y / |Γ_i|: the same cross-entropy for single- and multi-label rows
-        return -(torch.log_softmax(u, 1) * (y / y.sum(1, keepdim=True).clamp(min=1))).sum(1).mean()
-
-
-ClassifierAsHash.name = CLASSIFIER   # set after the class is made, so that it is not registered
+        return -(torch.log_softmax(z, 1) * (y / y.sum(1, keepdim=True).clamp(min=1))).sum(1).mean()
 
 
 def fit_classifier(X, y, seed: int = 0, topk: int = 1, **kwargs):
@@ -161,14 +164,18 @@ def _check_names(method: str, dataset: str) -> None:
     if method in CROSS_MODAL:
         raise ValueError(f"{method} is cross-modal: it needs (X_image, X_text) pairs and cannot run on the "
                          f"single-modality data set {dataset!r}; run it on paired data (see its notebook)")
-    if method != CLASSIFIER and method not in methods():
+    if method != CLASSIFIER and method not in list_methods():
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(benchmark_methods())}")
 
 
 def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed: int = 0, epochs=None, *,
                       fast: bool = False, split_seed: int = 0, hparams: dict | None = None,
-                      backbone: str = "auto", val_fraction: float = 0.1) -> dict:
-    """The full configuration of one run, defaults filled in (what the cache key hashes)."""
+                      backbone: str = "auto", val_fraction: float = 0.1, threads: int | None = None) -> dict:
+    """The full configuration of one run, defaults filled in (what the cache key hashes).
+
+    threads: torch's intra-op thread count the run uses (None: this process's, torch.get_num_threads()). It is
+    part of the key because CPU reductions are split by thread, so the same seed gives other bits at another
+    thread count; a sweep's worker runs with the thread count of the process that submitted the job."""
     _check_names(method, dataset)
     cls = ClassifierAsHash if method == CLASSIFIER else get_method(method)
     hparams = dict(hparams or {})
@@ -177,7 +184,7 @@ def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed
         raise TypeError(f"{method}: unknown hyperparameter(s) {sorted(unknown)}; "
                         f"it takes {sorted(cls.defaults) or 'none'}")
     training = {**cls.train_defaults, **({} if epochs is None else {"epochs": int(epochs)})}
-    if method != CLASSIFIER and not cls.train_defaults:
+    if not cls.trainable:
         training = {}                 # training-free (lsh, pca, itq): epochs etc. do not change the run
     return {
         "cache_version": CACHE_VERSION, "hashing_utils": __version__,
@@ -187,7 +194,32 @@ def experiment_config(method: str, dataset: str = "digits", bits: int = 32, seed
         else int(bits),
         "seed": int(seed), "backbone": backbone, "val_fraction": float(val_fraction),
         "training": training, "hparams": {**cls.defaults, **hparams},
+        "threads": check_threads(threads),
     }
+
+
+def check_threads(threads) -> int:
+    """threads, or torch.get_num_threads() for None, as a positive int (ValueError/TypeError otherwise)."""
+    if threads is None:
+        return torch.get_num_threads()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch.set_num_threads(n) for the block, the previous count restored after."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def config_key(config: dict) -> str:
@@ -279,16 +311,17 @@ def _evaluate(q, db, yq, ydb) -> dict:
 def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: int = 0, epochs=None, *,
                    fast: bool = False, split_seed: int = 0, hparams: dict | None = None, backbone: str = "auto",
                    val_fraction: float = 0.1, device=None, cache: bool = True, refresh: bool = False,
-                   progress: bool = False) -> dict:
+                   progress: bool = False, threads: int | None = None) -> dict:
     """Train one configuration (or read it from the cache) and evaluate it on the split's queries/database.
 
     Returns {'key', 'config', 'metrics' (map_all, map_1000, p_h2, map_all_optimistic, map_all_pessimistic),
     'train_seconds' (hu.fit wall time, set-up stages included), 'encode_seconds', 'environment', 'history',
     'cached' (True when read from disk), 'codes_path'}; the classifier also has 'metrics_top2'.
-    cache=False neither reads nor writes; refresh=True retrains and overwrites.
+    cache=False neither reads nor writes; refresh=True retrains and overwrites. threads: see experiment_config
+    (the run sets torch's thread count to it and restores it after).
     """
     config = experiment_config(method, dataset, bits, seed, epochs, fast=fast, split_seed=split_seed,
-                               hparams=hparams, backbone=backbone, val_fraction=val_fraction)
+                               hparams=hparams, backbone=backbone, val_fraction=val_fraction, threads=threads)
     key = config_key(config)
     folder = cache_dir()
     if cache and not refresh:
@@ -310,8 +343,13 @@ def run_experiment(method: str, dataset: str = "digits", bits: int = 32, seed: i
 
 
 def _train_and_encode(config: dict, key: str, hparams, device, progress) -> tuple[dict, bytes]:
-    """Train one configuration and evaluate it: (the record, the codes file's bytes)."""
-    from .devices import pick_device
+    """Train one configuration and evaluate it, with torch at the configuration's thread count:
+    (the record, the codes file's bytes)."""
+    with torch_threads(config["threads"]):
+        return _train_and_encode_here(config, key, hparams, device, progress)
+
+
+def _train_and_encode_here(config: dict, key: str, hparams, device, progress) -> tuple[dict, bytes]:
     method = config["method"]
     dev = pick_device(device) if not isinstance(device, torch.device) else device
     split = _split(config["dataset"], config["fast"], config["split_seed"])
@@ -327,7 +365,6 @@ def _train_and_encode(config: dict, key: str, hparams, device, progress) -> tupl
     codes = {}
     if method == CLASSIFIER:
         # logits once, then the top-1 and top-2 codes from them
-        from .training import forward_in_batches
         head = hasher.model.head
         net = nn.Sequential(hasher.model.backbone, head.linear)
         for name, x in (("q", split.x_query), ("db", split.x_db)):
@@ -371,7 +408,8 @@ def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,)
     cluster (or anything whose submit() returns a concurrent.futures.Future). A worker stores its run in its
     own cache ($HASHING_CACHE_DIR there) and sends the record and the codes back; they are stored in this
     process's cache too, so a shared cache folder and per-worker folders both end with every run here. The
-    numbers equal the serial sweep's: each run is the same seeded computation wherever it happens."""
+    numbers equal the serial sweep's: each run is the same seeded computation wherever it happens, at this
+    process's torch thread count (threads=n in kwargs sets another)."""
     for m in methods_:
         _check_names(m, dataset)
     if executor is not None and not callable(getattr(executor, "submit", None)):
@@ -381,6 +419,9 @@ def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,)
     if "progress" in kwargs or "executor" in kwargs:
         raise TypeError("progress and executor are sweep()'s own arguments")
     hparams = hparams or {}
+    # every job carries this process's thread count: a worker with another count (a 1-thread Dask worker) then
+    # computes the same bits as the serial sweep, and the key says which count the numbers belong to
+    kwargs.setdefault("threads", torch.get_num_threads())
     jobs = [dict(method=m, dataset=dataset, bits=32 if b is None else b, seed=s, epochs=epochs, fast=fast,
                  hparams=hparams.get(m), device=device, **kwargs)
             for m in methods_ for b in ([None] if m == CLASSIFIER else bits) for s in seeds]
@@ -404,7 +445,8 @@ def sweep(methods_: list, dataset: str = "digits", bits=(16, 32, 64), seeds=(0,)
     keys = [config_key(experiment_config(j["method"], j["dataset"], j["bits"], j["seed"], j["epochs"],
                                          fast=j["fast"], split_seed=j.get("split_seed", 0), hparams=j["hparams"],
                                          backbone=j.get("backbone", "auto"),
-                                         val_fraction=j.get("val_fraction", 0.1))) for j in jobs]
+                                         val_fraction=j.get("val_fraction", 0.1), threads=j["threads"]))
+            for j in jobs]
     use_cache, refresh = kwargs.get("cache", True), kwargs.get("refresh", False)
     done: dict = {}
     if use_cache and not refresh:

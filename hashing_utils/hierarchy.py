@@ -30,6 +30,7 @@ import torch
 from .codes import as_pm1, hamming_distance
 from .formats import read_cifar_pickle
 from .store import find_data_file
+from .labels import single_label_ids
 
 __all__ = ["semantic_distances", "pairwise_semantic_distance", "mean_class_hamming", "sibling_unrelated_ratio",
            "hierarchical_precision_at_k", "mean_average_hierarchical_precision", "group_names",
@@ -131,20 +132,11 @@ def pairwise_semantic_distance(y_a: torch.Tensor, y_b: torch.Tensor, distances: 
     return torch.where(ya[:, None, :] > 0, m[None], big).amin(2)                 # (n, m)
 
 
-def _class_ids(labels, name):
-    y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, torch.Tensor) else labels
-    if y.ndim == 2:
-        if not bool((y.sum(1) == 1).all()):
-            raise ValueError(f"{name}: hierarchical metrics need single-label data (one class per row)")
-        return y.argmax(1).long()
-    return y.long()
-
-
 def mean_class_hamming(codes, labels, n_classes: int | None = None) -> torch.Tensor:
     """(C, C) mean Hamming distance between the codes of class c and those of class c' (diagonal: mean over
     pairs of different items of the same class). codes (n, K) ±1, labels (n,) ids or (n, C) one-hot."""
     b = as_pm1(codes).float()
-    y = _class_ids(labels, "labels")
+    y = single_label_ids(labels, "labels: the hierarchical metrics")
     c = int(n_classes or int(y.max()) + 1)
     k = b.shape[1]
     onehot = torch.nn.functional.one_hot(y, c).float()                  # (n, C)
@@ -181,7 +173,8 @@ def hierarchical_precision_at_k(q_codes, db_codes, q_labels, db_labels, hierarch
     if ties not in ("expected", "stable"):
         raise ValueError(f"ties must be 'expected' or 'stable', got {ties!r}")
     q, db = as_pm1(q_codes, "q_codes"), as_pm1(db_codes, "db_codes")
-    yq, ydb = _class_ids(q_labels, "q_labels"), _class_ids(db_labels, "db_labels")
+    yq = single_label_ids(q_labels, "q_labels: the hierarchical metrics")
+    ydb = single_label_ids(db_labels, "db_labels: the hierarchical metrics")
     if len(yq) != len(q) or len(ydb) != len(db):
         raise ValueError("codes and labels must have the same number of rows")
     n_classes = max(int(yq.max()), int(ydb.max())) + 1

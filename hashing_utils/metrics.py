@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from . import _kernels
+from .labels import check_label_values
 
 __all__ = [
     "TIE_RULES", "distance_histograms", "mean_average_precision", "average_precision",
@@ -95,7 +96,7 @@ def _float(codes: torch.Tensor) -> torch.Tensor:
 
 def _as_labels(labels, n: int, name: str, codes_name: str) -> torch.Tensor:
     """(n,) integer class ids or (n, C) multi-hot (torch on any device, numpy or a list)
-    -> CPU int64 (n,) or float32 (n, C)."""
+    -> CPU int64 (n,) or float32 (n, C); the label checks are labels.check_label_values."""
     t = _to_cpu(labels, name)
     if t is None:
         try:
@@ -103,25 +104,7 @@ def _as_labels(labels, n: int, name: str, codes_name: str) -> torch.Tensor:
         except (TypeError, ValueError, RuntimeError) as e:
             raise TypeError(f"{name} must be (n,) class ids or (n, C) multi-hot numbers; "
                             f"could not read a {type(labels).__name__}: {e}") from None
-    if t.dtype == torch.bool:
-        t = t.to(torch.float32)
-    if t.is_complex():
-        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
-    if t.ndim not in (1, 2):
-        raise ValueError(f"{name} must be (n,) class ids or (n, C) multi-hot; got shape {tuple(t.shape)}")
-    if t.shape[0] != n:
-        raise ValueError(f"{name} has {t.shape[0]} rows but {codes_name} has {n} codes (one label per code)")
-    _check_finite(t, name)
-    if t.ndim == 1:
-        if t.is_floating_point() and not (np.round(_np(t)) == _np(t)).all():
-            raise ValueError(f"{name}: single-label ids must be integers")
-        return t.to(torch.int64)
-    if t.shape[1] == 0:
-        raise ValueError(f"{name} has 0 classes (shape {tuple(t.shape)}); a multi-hot matrix needs at least one")
-    lab = t.to(torch.float32)
-    if not np.isin(lab.numpy(), (0.0, 1.0)).all():
-        raise ValueError(f"{name}: a (n, C) label matrix must be multi-hot (only 0 and 1)")
-    return lab
+    return check_label_values(t, n, name, codes_name)
 
 
 def _prepare(q_codes, db_codes, q_labels, db_labels):

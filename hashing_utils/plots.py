@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .codes import as_pm1
-from .data import class_ids
+from .labels import class_ids
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
            "#999999", "#882255"]          # colour-blind safe (Okabe–Ito + two)

@@ -1,4 +1,9 @@
-"""One training loop for every method, and the Hasher that a trained model becomes.
+"""THE training loop (train_model), its per-method hooks (TrainingStep), and the Hasher a trained model becomes.
+
+Every network hashing_utils trains goes through train_model: the hash networks of hu.fit, DCHML's two modality
+networks (trained in turns: `parts`), the category-code network of PSLDH and DCHML, SHC's stage-1 classifier.
+What differs between them is a TrainingStep: `training_step` (by default loss(z, y) of z = net(x)) and the
+hooks around it, like a Lightning module's.
 
 The loop is seeded and device-agnostic. Each epoch it records the mean loss and, when a validation
 split is given, mAP@all of validation queries against the training set: a validation split carved
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -105,18 +111,78 @@ def amp_dtype(device, amp=True):
     raise ValueError(f"amp=True: torch has no autocast for device {device.type!r}; use amp=False")
 
 
+class TrainingStep(nn.Module):
+    """What differs between the networks train_model trains: the per-method step hook (like a Lightning
+    `training_step`) and the optional hooks around it. The loop owns everything else: seeding, data residency,
+    the CPU-drawn minibatch order, the BatchNorm skip, mixed precision, the per-epoch read-back, validation,
+    the divergence error and the collapse warning.
+
+    Subclasses implement `loss(z, y)` (z: (B, K) the network's output, y: (B, C) labels) or override
+    `training_step`. `parts` names submodules trained in turns, each with its own optimiser and one pass over
+    the data per epoch (DCHML's two modality networks); None trains the whole model in one pass.
+    """
+    name: str = "model"
+    parts: tuple | None = None
+
+    def make_optimizer(self, params, lr: float, weight_decay: float):
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+    def on_epoch_start(self, epoch: int, model: nn.Module, x, y, device) -> None:
+        """Before each epoch, the network fixed: e.g. recompute class centres."""
+
+    def training_step(self, net, x, y, idx, part=None) -> torch.Tensor:
+        """The loss of one minibatch. net: the network being trained (a callable; under amp its output is
+        already float32); x, y: the minibatch; idx: its row numbers in the training set (on the device when
+        the data are resident); part: the submodule trained now (None: the whole model)."""
+        return self.loss(net(x), y)
+
+    def on_part_end(self, part, model: nn.Module, x, y, device) -> None:
+        """After one part's pass (parts only)."""
+
+    def on_epoch_end(self, epoch: int, model: nn.Module, x, y, device) -> None:
+        """After every part of an epoch, before validation."""
+
+    def validation_metrics(self, model, x_val, y_val, x_train, y_train, device) -> dict:
+        """{'val_map': mAP@all of the validation queries against the training set}; the training codes (CPU
+        int8) are kept in self.last_codes for the collapse check. y_val, y_train on the CPU."""
+        v = encode_in_batches(model, x_val, device)
+        t = encode_in_batches(model, x_train, device)
+        self.last_codes = t
+        return {"val_map": metrics.mean_average_precision(v, t, y_val, y_train)}
+
+    def loss(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _gather(x, idx, part, device, on_device: bool):
+    """The minibatch rows `idx` of x (a tensor, or {part: tensor} when parts read different inputs)."""
+    t = x[part] if isinstance(x, dict) else x
+    return t[idx] if on_device else t[idx].to(device)
+
+
+def chance_map(y_query: torch.Tensor, y_db: torch.Tensor) -> float:
+    """mAP@all of a ranking that knows nothing (every item on one code, expected tie rule): about the mean
+    share of relevant items in the database. y: (n, C) multi-hot on the CPU."""
+    rel = (y_query.float() @ y_db.float().T > 0).float()
+    return float(rel.mean(1).mean()) if rel.numel() else 0.0
+
+
 def train_model(model, method, x, y, *, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0,
                 seed: int = 0, device=None, x_val=None, y_val=None, progress: bool = False, amp=False,
-                data_on_device: bool | None = None) -> dict:
-    """Train `model` with `method.loss(u, y)` by mini-batch Adam (or the method's own optimiser).
+                data_on_device: bool | None = None, shuffle: bool = True) -> dict:
+    """Train `model` with `method.training_step` (by default `method.loss(z, y)`, z = model(x)) by mini-batch
+    Adam (or the method's own optimiser): THE training loop of the library. Every network hashing_utils trains
+    goes through it (hash networks, DCHML's two modality networks, the category-code network, SHC's stage-1
+    classifier); `method` is a TrainingStep.
 
-    x: (n, ...) float32, y: (n, C) multi-hot. Returns the history
+    x: (n, ...) float32 (or {part: (n, ...)} for a method with parts), y: (n, C) labels. Returns the history
     {'epoch': [...], 'loss': [...], 'val_map': [...], 'seconds': float, 'amp': None | dtype name,
-    'data_on_device': bool}.
+    'data_on_device': bool} (with parts also 'loss_<part>', the per-pass means; 'loss' is their sum).
 
     data_on_device: None copies x and y to the device once when they fit (see to_device_if_fits), True always,
     False copies each minibatch. The minibatch order comes from a CPU generator seeded with `seed`, so it is
-    the same on every device, and on the CPU every path gives the same bits.
+    the same on every device, and on the CPU every path gives the same bits. shuffle=False takes the rows in
+    order (a full-batch problem such as the category network: one step per epoch when batch_size >= n).
 
     amp: mixed precision (off by default). True runs the network's forward pass under torch.autocast in
     bfloat16 where supported (CUDA GPUs with bf16, the CPU), else float16 with a torch.amp.GradScaler; a
@@ -125,65 +191,118 @@ def train_model(model, method, x, y, *, epochs: int, batch_size: int, lr: float,
     memory; the weights, the optimiser state and the loss (computed in float32 from the outputs) stay
     float32, and validation/encoding run in float32. Codes then differ from an amp=False run by rounding,
     like a run on another device; on a CPU without bf16 units it is usually slower.
+
+    Loud failure: a loss that is NaN or infinite stops training with FloatingPointError naming the epoch and
+    the learning rate; a collapse seen by validation (every training item on one code, or validation mAP at
+    chance level) gives a RuntimeWarning at the end.
     """
     device = torch.device(device or "cpu")
     check_training_settings(epochs, batch_size, lr, weight_decay)
     model.to(device)
     method.to(device)
-    params = _param_groups(model, method, lr)
-    opt = method.make_optimizer(params, lr=lr, weight_decay=weight_decay)
+    parts = method.parts or (None,)
+    nets = {p: model if p is None else model[p] for p in parts}
+    opts = {p: method.make_optimizer(_param_groups(nets[p], method, lr), lr=lr, weight_decay=weight_decay)
+            for p in parts}
     dtype = amp_dtype(device, amp) if amp else None
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
     # labels for the validation metric stay on the CPU (the metrics run there)
     y_metric = y.cpu()
     y_val_metric = None if y_val is None else y_val.cpu()
-    xs, ys, on_device = to_device_if_fits(device, x, y, resident=data_on_device)
+    if isinstance(x, dict):
+        keys = list(x)
+        *placed, ys, on_device = to_device_if_fits(device, *x.values(), y, resident=data_on_device)
+        xs = dict(zip(keys, placed))
+        n = len(y)
+    else:
+        xs, ys, on_device = to_device_if_fits(device, x, y, resident=data_on_device)
+        n = len(x)
     gen = torch.Generator().manual_seed(seed)
     history = {"epoch": [], "loss": [], "val_map": [], "amp": None if dtype is None else str(dtype)[6:],
                "data_on_device": on_device}
-    n = len(x)
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=method.name, disable=not progress, leave=False)
     for epoch in bar:
         method.on_epoch_start(epoch, model, xs, ys, device)
-        model.train()
-        order = torch.randperm(n, generator=gen)
-        if on_device:
-            order = order.to(device)          # one small copy per epoch; minibatches are gathered on the device
-        losses = []
-        for s in range(0, n, batch_size):
-            idx = order[s:s + batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples
-                continue
-            xb, yb = (xs[idx], ys[idx]) if on_device else (xs[idx].to(device), ys[idx].to(device))
-            if dtype is None:
-                loss = method.loss(model(xb), yb)
-            else:
-                with torch.autocast(device.type, dtype=dtype):
-                    u = model(xb)
-                loss = method.loss(u.float(), yb)          # the loss in float32
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                opt.step()
-            else:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            losses.append(loss.detach())
-        # one device->host copy per epoch; summing the float32 values as Python floats in order gives the same
-        # number as adding float(loss) after every step
+        total = 0.0
+        for part in parts:
+            net = nets[part]
+            net.train()
+            order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+            if on_device:
+                order = order.to(device)      # one small copy per pass; minibatches are gathered on the device
+            forward = net if dtype is None else _Autocast(net, device, dtype)
+            losses = []
+            for s in range(0, n, batch_size):
+                idx = order[s:s + batch_size]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                loss = method.training_step(forward, _gather(xs, idx, part, device, on_device),
+                                            ys[idx] if on_device else ys[idx].to(device), idx, part)
+                opt = opts[part]
+                opt.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    opt.step()
+                else:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                losses.append(loss.detach())
+            # one device->host copy per pass; summing the float32 values as Python floats in order gives the
+            # same number as adding float(loss) after every step
+            mean = sum(torch.stack(losses).cpu().tolist()) / len(losses) if losses else 0.0
+            if not math.isfinite(mean):
+                where = "" if part is None else f" ({part} network)"
+                raise FloatingPointError(f"{method.name}: the training loss became {mean} at epoch {epoch + 1}"
+                                         f"{where}: training diverged; lower lr (now {lr:g}), or check the "
+                                         "method's hyperparameters")
+            if part is not None:
+                history.setdefault(f"loss_{part}", []).append(mean)
+                method.on_part_end(part, model, xs, ys, device)
+            total += mean
+        method.on_epoch_end(epoch, model, xs, ys, device)
         history["epoch"].append(epoch + 1)
-        history["loss"].append(sum(torch.stack(losses).cpu().tolist()) / max(len(losses), 1) if losses else 0.0)
+        history["loss"].append(total)
         if x_val is not None and len(x_val):
-            v = encode_in_batches(model, x_val, device)
-            t = encode_in_batches(model, xs, device)
-            history["val_map"].append(metrics.mean_average_precision(v, t, y_val_metric, y_metric))
+            for k, v in method.validation_metrics(model, x_val, y_val_metric, xs, y_metric, device).items():
+                history.setdefault(k, []).append(v)
             bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", val_map=f"{history['val_map'][-1]:.3f}")
         else:
             bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
     history["seconds"] = time.perf_counter() - start
+    if history["val_map"]:
+        warn_if_collapsed(method, history["val_map"][-1], y_val_metric, y_metric, lr)
+    method.__dict__.pop("last_codes", None)
     return history
+
+
+class _Autocast:
+    """net(x) under torch.autocast, returned as float32 (the loss is computed in float32)."""
+
+    def __init__(self, net, device, dtype):
+        self.net, self.device, self.dtype = net, device, dtype
+
+    def __call__(self, x):
+        with torch.autocast(self.device.type, dtype=self.dtype):
+            z = self.net(x)
+        return z.float()
+
+
+def warn_if_collapsed(method, val_map: float, y_val, y_train, lr: float) -> None:
+    """RuntimeWarning when the last validation says the codes carry nothing: every training item on one code,
+    or validation mAP@all no better than chance (1.1 x the mAP of a ranking that knows nothing)."""
+    codes = getattr(method, "last_codes", None)
+    one_code = codes is not None and len(codes) > 1 and bool((codes == codes[:1]).all())
+    chance = chance_map(y_val.reshape(len(y_val), -1), y_train.reshape(len(y_train), -1)) \
+        if y_val is not None and y_val.ndim == 2 else None
+    # a single-class training set is "at chance" by construction (labels.training_labels warns about it already)
+    at_chance = chance is not None and chance < 1 and val_map <= 1.1 * chance
+    if one_code or at_chance:
+        what = "every training item got the same code" if one_code else "the codes carry no class information"
+        warnings.warn(f"{method.name}: training collapsed: {what} (validation mAP@all {val_map:.3f}, chance "
+                      f"{chance if chance is not None else float('nan'):.3f}); lower lr (now {lr:g}) or train "
+                      "longer, and check the method's hyperparameters", RuntimeWarning, stacklevel=3)
 
 
 def _param_groups(model, method, lr: float):
@@ -296,7 +415,7 @@ def _cpu(y):
     return y.cpu() if isinstance(y, torch.Tensor) else y
 
 
-def _as_input(x, name: str = "X") -> torch.Tensor:
+def as_input(x, name: str = "X") -> torch.Tensor:
     """x as a float32 tensor (n, d) or (n, c, h, w); TypeError/ValueError naming `name` for anything else,
     including NaN or inf values (they would train or encode silently into meaningless codes)."""
     if isinstance(x, np.ndarray):
@@ -321,9 +440,9 @@ def _as_input(x, name: str = "X") -> torch.Tensor:
 
 
 def check_input(x, input_shape, name: str = "x", flattens: bool = False) -> torch.Tensor:
-    """_as_input, then the shape of one sample against `input_shape` (None: not checked). With `flattens`
+    """as_input, then the shape of one sample against `input_shape` (None: not checked). With `flattens`
     (the model flattens its input) any shape with as many values per sample is accepted."""
-    x = _as_input(x, name)
+    x = as_input(x, name)
     if input_shape is None or tuple(x.shape[1:]) == tuple(input_shape):
         return x
     if (flattens or len(input_shape) == 1) and math.prod(x.shape[1:]) == math.prod(input_shape):

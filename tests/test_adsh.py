@@ -110,7 +110,7 @@ def test_regulariser_prefers_spread_class_codes():
 
 
 def test_method_registration_and_bad_input():
-    assert "adsh" in hu.methods()
+    assert "adsh" in hu.list_methods()
     d = hu.method_defaults("adsh")
     assert d["margin"] == "cosface" and d["s"] == 10.0 and d["m"] == 0.2 and d["alpha"] == d["beta"] == 1.0
     x, y = torch.randn(30, 5), torch.randint(0, 3, (30,))

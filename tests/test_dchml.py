@@ -167,3 +167,17 @@ def test_imports_run_one_way():
             "import hashing_utils.crossmodal as cm; from hashing_utils.training import CrossModalHasher; "
             "assert cm.CrossModalHasher is CrossModalHasher")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_two_networks_train_in_turns_through_the_one_loop():
+    """DCHML goes through training.train_model with two parts: one pass per network per epoch, the epoch's loss
+    the sum of the two passes; amp reaches its forward passes like any other method's."""
+    split = cm.load_digits_two_view()
+    h = hu.fit("dchml", split.train, split.y_train, bits=16, seed=0, epochs=2, proxy_steps=20)
+    hist = h.history
+    assert len(hist["loss_image"]) == len(hist["loss_text"]) == len(hist["val_map_i2t"]) == 2
+    assert hist["loss"] == [a + b for a, b in zip(hist["loss_image"], hist["loss_text"])]
+    assert hist["val_map"] == [(a + b) / 2 for a, b in zip(hist["val_map_i2t"], hist["val_map_t2i"])]
+    assert len(hist["proxy_loss"]) == 20
+    amp = hu.fit("dchml", split.train, split.y_train, bits=16, seed=0, epochs=1, proxy_steps=20, amp="bfloat16")
+    assert amp.settings["amp"] == "bfloat16" and amp.history["amp"] == "bfloat16"

@@ -94,7 +94,7 @@ def test_bad_names_give_clear_errors(cache):
     with pytest.raises(ValueError, match="unknown method"):
         hx.sweep(["csq", "typo"], "digits", bits=[16])
     assert "dchml" not in hx.benchmark_methods() and hx.CLASSIFIER in hx.benchmark_methods()
-    assert hx.CLASSIFIER not in hu.methods()
+    assert hx.CLASSIFIER not in hu.list_methods()
 
 
 def test_summarise_mean_and_sample_std():

@@ -115,7 +115,7 @@ def test_bad_inputs_raise():
 
 def test_method_contract():
     cls = hu.get_method("orthohash")
-    assert "orthohash" in hu.methods() and cls.multi_label
+    assert "orthohash" in hu.list_methods() and cls.multi_label
     assert hu.method_defaults("orthohash")["s"] == 8.0 and hu.method_defaults("orthohash")["m"] == 0.2
     method = cls(32, 10, seed=5)
     assert torch.equal(method.targets, hu.codes.bernoulli_codebook(10, 32, seed=5).float())

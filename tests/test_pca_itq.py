@@ -15,7 +15,7 @@ def _map(hasher, split):
 
 
 def test_registered():
-    assert {"pca", "itq"} <= set(hu.methods())
+    assert {"pca", "itq"} <= set(hu.list_methods())
     assert not hu.get_method("pca").supervised and not hu.get_method("itq").supervised
 
 

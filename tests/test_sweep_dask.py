@@ -48,3 +48,39 @@ def test_dask_sweep_equals_the_serial_sweep(tmp_path, monkeypatch):
     for folder in ("client", "workers"):
         assert sorted(p.stem for p in (tmp_path / folder).glob("*.json")) == sorted(r["key"] for r in serial)
     assert len(messages) == len(serial) and messages[-1].startswith(f"[{len(serial)}/{len(serial)}]")
+
+
+def test_one_thread_workers_reproduce_a_two_thread_serial_sweep_for_every_trainable_method(tmp_path, monkeypatch):
+    """CPU reductions are split by thread, so the same seed gives other bits at another thread count. A sweep's
+    jobs carry the submitting process's thread count, the worker runs at it, and the count is in the cache key:
+    1-thread Dask workers equal a 2-thread serial sweep exactly, codes bit for bit, every trainable method at
+    2 epochs (the classifier reference included; dchml is cross-modal and has no single-modality sweep)."""
+    import torch
+    trainable = hu.list_methods(trainable=True, cross_modal=False) + [hx.CLASSIFIER]
+    sweep = dict(methods_=trainable, dataset="digits", bits=[16], seeds=[0], epochs=2, fast=True, device="cpu",
+                 hparams={"psldh": {"cat_iters": 50}, "shc": {"cycles": 4}})
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "serial"))
+        serial = hx.sweep(**sweep)
+        monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path / "client"))
+        worker_env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
+                      "HASHING_CACHE_DIR": str(tmp_path / "workers"), "OMP_NUM_THREADS": "1"}
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None, env=worker_env) as cluster, \
+                distributed.Client(cluster) as client:
+            assert list(client.run(torch.get_num_threads).values()) == [1]      # the worker's own count
+            parallel = hx.sweep(**sweep, executor=client.get_executor())
+    finally:
+        torch.set_num_threads(before)
+    assert [r["config"]["method"] for r in serial] == trainable
+    for s, p in zip(serial, parallel):
+        assert s["config"]["threads"] == p["config"]["threads"] == 2 and s["key"] == p["key"]
+        assert not p["cached"] and p["metrics"] == s["metrics"], s["config"]["method"]
+        for x, y in zip(hx.load_codes(s), hx.load_codes(p)):
+            assert torch.equal(x, y), s["config"]["method"]
+    # the thread count is in the key: a 1-thread run is another experiment, never served from the 2-thread one
+    one = hx.experiment_config("orthohash", "digits", 16, 0, 2, fast=True, threads=1)
+    two = hx.experiment_config("orthohash", "digits", 16, 0, 2, fast=True, threads=2)
+    assert hx.config_key(one) != hx.config_key(two)

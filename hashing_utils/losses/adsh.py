@@ -16,7 +16,10 @@ _EPS = 1e-12
 
 
 def cosine_logits(u: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """cos θ_ic = u_iᵀw_c / (‖u_i‖ ‖w_c‖).  u: (B, K), w: (C, K) -> (B, C) in [-1, 1]."""
+    """cos θ_ic = u_iᵀw_c / (‖u_i‖ ‖w_c‖).  u: (B, K), w: (C, K) -> (B, C) in [-1, 1].
+
+    Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
+    """
     return F.normalize(u, dim=1, eps=_EPS) @ F.normalize(w, dim=1, eps=_EPS).t()
 
 
@@ -27,6 +30,7 @@ def sphereface_psi(cos: torch.Tensor, m: int) -> torch.Tensor:
     θ = 0 and θ = π (acos has an infinite slope there); only the integer k uses acos, without gradient.
     ψ is continuous and decreasing in θ, and ψ(θ) ≤ cos θ: the target must beat the others by an angle
     factor m.
+    Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
     """
     if int(m) != m or m < 1:
         raise ValueError(f"the SphereFace margin m must be a positive integer, got {m!r}")
@@ -49,6 +53,7 @@ def angular_margin_logits(cos: torch.Tensor, target: torch.Tensor, margin: str =
     "cosface" (additive cosine margin): z = s (cos θ - m [target]).
     "sphereface" (multiplicative angular margin): z = s ψ_m(θ) for the target, s cos θ otherwise.
     A fixed scale s replaces SphereFace's ‖u‖ (our reading: the codes live on the hypersphere).
+    Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
     """
     target = target.bool()
     if margin == "cosface":
@@ -87,6 +92,7 @@ def adsh_class_code_regulariser(w: torch.Tensor, alpha: float = 1.0, beta: float
     w: (C, K) class vectors, C ≥ 3 (the variance needs two pairs). Raising the mean and lowering the variance
     of inter-class distances spreads the class codes evenly. Because ‖w_c/‖w_c‖‖ = 1, every entry is small
     and tanh is nearly the identity, so d_cc' ≈ K/2 - cos(w_c, w_c')/2 (a soft, angular "Hamming distance").
+    Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
     """
     if w.shape[0] < 3:
         raise ValueError(f"the class-code regulariser needs at least 3 classes, got {w.shape[0]}")
@@ -102,6 +108,7 @@ def adsh_loss(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor, margin: str = "
     """L = mean_i CE(margin logits of the dynamic softmax, target) + R(w).
 
     u: (B, K) codes, w: (C, K) learnable class vectors, y: (B, C) multi-hot (one-hot for single-label data).
+    Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
     """
     cos, target = dynamic_cosine_logits(u, w, y)
     finite = torch.isfinite(cos)

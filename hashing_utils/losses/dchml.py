@@ -1,7 +1,7 @@
 """DCHML (published as DCPH): Deep Cross-modal Hashing via Margin-dynamic-softmax Loss (Tu, Mao et al.).
 
 Three pieces, each a plain function of tensors:
-- proxy_code_loss: the category ("proxy hashing") network's objective, read from PSLDH's category network
+- proxy_code_loss: the category ("proxy hashing") network's objective: PSLDH's category_code_loss itself
   (DCHML only says "a proxy hashing network"; PSLDH, by the same authors, spells one out).
 - margin_dynamic_softmax_loss: one dynamic positive logit per sample (the mean similarity to its categories'
   proxies, minus a margin σ) against the logits of its negative categories, all scaled by γ.
@@ -9,35 +9,23 @@ Three pieces, each a plain function of tensors:
 - coupling_loss: the cross-modal term. Its published form was not found; this is a reading (see its docstring).
 """
 import torch
-import torch.nn.functional as F
+
+from ..codes import binarize
+from .psldh import category_code_loss
 
 __all__ = ["proxy_code_loss", "margin_dynamic_softmax_loss", "dynamic_positive_similarity", "shared_codes",
            "quantization_loss", "coupling_loss"]
 
 
-def proxy_code_loss(c: torch.Tensor, alpha: float = 0.05, beta: float = 0.01) -> torch.Tensor:
-    """L = (1/C²) Σ_{i,j} ReLU(c_iᵀc_j − K δ_ij)² + α (1/C) ‖1ᵀ C‖² + β (1/C) ‖sgn(C) − C‖²_F.
-
-    c: (C, K) continuous proxy codes in (−1, 1) (tanh outputs of the category network).
-    Only positive off-diagonal inner products are penalised: pairs are pushed to Hamming distance ≥ K/2,
-    not beyond (all pairs cannot be farther than K/2 on average anyway when C is large).
-    The α term balances each bit over the categories; the β term pushes entries to ±1.
-    sgn is taken with 0 -> +1 and carries no gradient (its derivative is 0 almost everywhere).
-    """
-    n, k = c.shape
-    gram = c @ c.T
-    eye = torch.eye(n, dtype=c.dtype, device=c.device)
-    sep = F.relu(gram - k * eye).pow(2).sum() / n ** 2
-    balance = c.sum(0).pow(2).sum() / n
-    sgn = torch.where(c.detach() >= 0, 1.0, -1.0).to(c.dtype)
-    quant = (sgn - c).pow(2).sum() / n
-    return sep + alpha * balance + beta * quant
+# The proxy network's objective IS PSLDH's category-code loss (one loss, two names: DCHML calls the codes proxies).
+proxy_code_loss = category_code_loss
 
 
 def dynamic_positive_similarity(u: torch.Tensor, y: torch.Tensor, proxies: torch.Tensor) -> torch.Tensor:
     """s_i⁺ = (1/|Γ_i|) Σ_{j∈Γ_i} u_iᵀc_j, the 'dynamic' positive similarity.
 
     u: (B, K); y: (B, C) multi-hot, every row with at least one 1; proxies: (C, K). Returns (B,).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     s = u @ proxies.to(u.dtype).T
     yf = y.to(u.dtype)
@@ -52,6 +40,7 @@ def margin_dynamic_softmax_loss(u: torch.Tensor, y: torch.Tensor, proxies: torch
     proxies: (C, K) ±1 proxy codes; margin σ (in inner-product units, the paper uses 0.3K); scale γ.
     The C − |Γ_i| negative logits and the one positive logit go through one logsumexp (stable for any γ);
     positive classes are masked out of the denominator with −inf.
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     if y.shape != (u.shape[0], proxies.shape[0]):
         raise ValueError(f"labels must be (B, C) = ({u.shape[0]}, {proxies.shape[0]}), got {tuple(y.shape)}")
@@ -72,15 +61,19 @@ def shared_codes(b_image: torch.Tensor, b_text: torch.Tensor, u_image: torch.Ten
     Where the two modalities' bits disagree the sum is 0; the paper does not say what sgn(0) is. Here the tie
     goes to the sign of the continuous sum u_image + u_text when given (the modality that is more confident
     wins), else to +1 (the workbook's sgn(0) = +1).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     s = b_image.to(torch.float32) + b_text.to(torch.float32)
     if u_image is not None and u_text is not None:
         s = torch.where(s == 0, (u_image + u_text).to(torch.float32), s)
-    return torch.where(s >= 0, 1.0, -1.0)
+    return binarize(s).float()
 
 
 def quantization_loss(u: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """mean_i ‖b_i − u_i‖² (summed over the K bits). u: (B, K); b: (B, K) ±1 shared codes."""
+    """mean_i ‖b_i − u_i‖² (summed over the K bits). u: (B, K); b: (B, K) ±1 shared codes.
+
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
+    """
     return (b.to(u.dtype) - u).pow(2).sum(1).mean()
 
 
@@ -90,5 +83,6 @@ def coupling_loss(u: torch.Tensor, u_other: torch.Tensor) -> torch.Tensor:
     A reading: the paper couples the two networks by a cross-modal term whose exact form was not found.
     This one pulls the two continuous codes of a pair together (the shared B couples only their signs).
     u, u_other: (B, K).
+    Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     return (u - u_other.to(u.dtype)).pow(2).sum(1).mean() / u.shape[1]

@@ -11,25 +11,10 @@ formula has one), so the weights of the three terms are comparable and do not de
 import torch
 import torch.nn.functional as F
 
+from ..codes import binarize
+from ..labels import single_label_ids
+
 __all__ = ["gaussian_logits", "class_wise_loss", "cube_penalty", "vertex_penalty", "class_means", "dcwh_loss"]
-
-
-def _class_index(y: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """(B,) class ids, or (B, C) one-hot -> (B,) long; several or no labels in a row is an error."""
-    if y.ndim == 1:
-        ids = y.long()
-    elif y.ndim == 2:
-        if y.shape[1] != n_classes:
-            raise ValueError(f"labels have {y.shape[1]} columns but there are {n_classes} class centres")
-        counts = (y > 0).sum(1)
-        if bool((counts != 1).any()):
-            raise ValueError("DCWH's class-wise loss is single-label: every row of y needs exactly one label")
-        ids = y.argmax(1)
-    else:
-        raise ValueError(f"labels must be (B,) ids or (B, C) one-hot, got shape {tuple(y.shape)}")
-    if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_classes):
-        raise ValueError(f"class ids must lie in [0, {n_classes})")
-    return ids
 
 
 def gaussian_logits(u: torch.Tensor, centres: torch.Tensor, lam: float) -> torch.Tensor:
@@ -37,6 +22,7 @@ def gaussian_logits(u: torch.Tensor, centres: torch.Tensor, lam: float) -> torch
 
     These are the log-densities of N(μ_c, I/λ_cw) up to a constant shared by all classes, so their
     softmax is the posterior p(c | u_i) under equal class priors.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if lam <= 0:
         raise ValueError(f"lam (= 1/τ²) must be positive, got {lam}")
@@ -49,19 +35,26 @@ def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam
     """L_cw = -(1/B) Σ_i log p(y_i | u_i),  p(c | u) = softmax_c(-(λ_cw/2) ‖u - μ_c‖²).
 
     u: (B, K) linear outputs; y: (B,) class ids or (B, C) one-hot; centres: (C, K) class centres μ_c.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
-    ids = _class_index(y, centres.shape[0]).to(u.device)
+    ids = single_label_ids(y, "DCWH's class-wise loss", centres.shape[0]).to(u.device)
     return F.cross_entropy(gaussian_logits(u, centres, lam), ids)
 
 
 def cube_penalty(u: torch.Tensor, bound: float = 1.1) -> torch.Tensor:
-    """(1/B) Σ_i Σ_k [ReLU(u_ik - bound) + ReLU(-bound - u_ik)]: zero inside the cube [-bound, bound]^K."""
+    """(1/B) Σ_i Σ_k [ReLU(u_ik - bound) + ReLU(-bound - u_ik)]: zero inside the cube [-bound, bound]^K.
+
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
+    """
     return (F.relu(u - bound) + F.relu(-bound - u)).sum(1).mean()
 
 
 def vertex_penalty(u: torch.Tensor) -> torch.Tensor:
-    """(1/B) Σ_i ‖sgn(u_i) - u_i‖², sgn(0) = +1; sgn(u) is a constant target (its derivative is zero)."""
-    b = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+    """(1/B) Σ_i ‖sgn(u_i) - u_i‖², sgn(0) = +1; sgn(u) is a constant target (its derivative is zero).
+
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
+    """
+    b = binarize(u.detach()).to(u.dtype)
     return (b - u).pow(2).sum(1).mean()
 
 
@@ -71,7 +64,7 @@ def class_means(u: torch.Tensor, y: torch.Tensor, n_classes: int, previous: torc
 
     A class without samples keeps its `previous` centre (zeros when there is none).
     """
-    ids = _class_index(y, n_classes).to(u.device)
+    ids = single_label_ids(y, "DCWH's class means", n_classes).to(u.device)
     sums = torch.zeros(n_classes, u.shape[1], dtype=u.dtype, device=u.device).index_add_(0, ids, u)
     counts = torch.bincount(ids, minlength=n_classes).to(u.dtype)
     means = sums / counts.clamp(min=1)[:, None]
@@ -87,6 +80,7 @@ def dcwh_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam: floa
 
     u: (B, K) linear outputs; y: (B,) ids or (B, C) one-hot; centres: (C, K). Stage 2 drops the cube term:
     the vertex term already keeps u near the cube's vertices.
+    Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if stage not in (1, 2):
         raise ValueError(f"stage must be 1 (cube constraint) or 2 (vertex constraint), got {stage!r}")

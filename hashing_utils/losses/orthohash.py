@@ -44,7 +44,10 @@ def orthohash_logits(v: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, s:
 
 def smoothed_targets(y: torch.Tensor) -> torch.Tensor:
     """ỹ = y / Σ_c y_c: a sample with L labels puts mass 1/L on each. (B, C) -> (B, C).
-    Rows without any label have no target distribution and are rejected."""
+    Rows without any label have no target distribution and are rejected.
+
+    Taught in: notebooks/06_orthohash_one_loss.ipynb, section Derivation and Step-by-step implementation.
+    """
     y = y.to(torch.get_default_dtype()) if not y.is_floating_point() else y
     if bool((y < 0).any()):
         raise ValueError("labels must be non-negative (multi-hot)")
@@ -59,6 +62,7 @@ def orthohash_loss(v: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, s: f
     """L = −(1/B) Σ_n Σ_c ỹ_nc log softmax_c(z_n), z from orthohash_logits, ỹ = y / Σy.
 
     v: (B, K) head outputs (after BatchNorm); targets: (C, K) ±1; y: (B, C) multi-hot. Returns a scalar.
+    Taught in: notebooks/06_orthohash_one_loss.ipynb, section Derivation and Step-by-step implementation.
     """
     z = orthohash_logits(v, targets, y, s, m, variant)
     return -(smoothed_targets(y).to(z.dtype) * F.log_softmax(z, dim=1)).sum(1).mean()

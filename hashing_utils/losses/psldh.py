@@ -1,6 +1,8 @@
 """PSLDH: Partial-Softmax Loss based Deep Hashing (Tu, Mao et al., WWW 2021)."""
 import torch
 
+from ..codes import binarize
+
 __all__ = ["category_code_loss", "partial_softmax_loss", "full_softmax_loss", "psldh_quantisation", "psldh_loss"]
 
 
@@ -11,12 +13,13 @@ def category_code_loss(c_mat: torch.Tensor, alpha: float = 0.05, beta: float = 0
     penalised (the diagonal term c_iᵀc_i - K is ≤ 0 for tanh outputs), so the loss is zero once every pair
     is at inner product ≤ 0, i.e. Hamming distance ≥ K/2; α balances each bit over the classes, β pulls
     entries to ±1. sgn(0) = +1, as everywhere in the workbook.
+    Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Stage 1: the category hashing network.
     """
     n, k = c_mat.shape
     gram = c_mat @ c_mat.t() - k * torch.eye(n, dtype=c_mat.dtype, device=c_mat.device)
     sim = torch.relu(gram).pow(2).sum() / n ** 2
     balance = c_mat.sum(0).pow(2).sum() / n
-    b = torch.where(c_mat >= 0, 1.0, -1.0).to(c_mat.dtype)
+    b = binarize(c_mat).to(c_mat.dtype)
     quant = (b - c_mat).pow(2).sum() / n
     return sim + alpha * balance + beta * quant
 
@@ -37,6 +40,7 @@ def partial_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, 
     u: (B, K); codes: (C, K) ±1 category codes b_c; y: (B, C) multi-hot. Each positive competes only with
     the negatives Ψ_i: the other positives are absent from its denominator (the fixed upstream bug added
     e⁰ = 1 per positive there instead). -log(e^a / (e^a + e^L)) = softplus(L - a), computed stably.
+    Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Derivation and Step-by-step implementation.
     """
     _check(u, codes, y)
     pos = y.bool()
@@ -55,7 +59,10 @@ def partial_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, 
 def full_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu: float = 0.2,
                       eta: float = 0.2) -> torch.Tensor:
     """The contrast: each positive competes with ALL other classes, the other positives included:
-    mean_i (1/|Γ_i|) Σ_{j∈Γ_i} -log[ e^{η(u_iᵀb_j - μK)} / (e^{η(u_iᵀb_j - μK)} + Σ_{c≠j} e^{η u_iᵀb_c}) ]."""
+    mean_i (1/|Γ_i|) Σ_{j∈Γ_i} -log[ e^{η(u_iᵀb_j - μK)} / (e^{η(u_iᵀb_j - μK)} + Σ_{c≠j} e^{η u_iᵀb_c}) ].
+
+    Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Derivation and Step-by-step implementation.
+    """
     _check(u, codes, y)
     pos = y.bool()
     k = u.shape[1]
@@ -72,11 +79,14 @@ def full_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu:
 
 def psldh_quantisation(u: torch.Tensor) -> torch.Tensor:
     """mean_i ‖sgn(u_i) - u_i‖², sgn(0) = +1 and treated as a constant."""
-    b = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+    b = binarize(u.detach()).to(u.dtype)
     return (b - u).pow(2).sum(1).mean()
 
 
 def psldh_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu: float = 0.2, eta: float = 0.2,
                lam: float = 0.01) -> torch.Tensor:
-    """Stage 2: L = partial_softmax_loss(u, codes, y, μ, η) + λ mean_i ‖sgn(u_i) - u_i‖²,  u = tanh(z)."""
+    """Stage 2: L = partial_softmax_loss(u, codes, y, μ, η) + λ mean_i ‖sgn(u_i) - u_i‖²,  u = tanh(z).
+
+    Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Derivation and Step-by-step implementation.
+    """
     return partial_softmax_loss(u, codes, y, mu, eta) + lam * psldh_quantisation(u)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from ..labels import to_multi_hot
 from .csq import csq_loss, sample_centres
 
 __all__ = ["masked_softmax_profile", "normalise_similarity", "class_similarity", "centre_objective",
@@ -25,12 +26,13 @@ def masked_softmax_profile(logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     and rows summing to 1 (rows of classes without samples are 0). Masking the true class leaves the
     distribution of the classifier's *confusions*: which other classes a class-m image resembles.
     Averaging (not summing, as the released code does) makes P independent of class sizes.
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     if logits.ndim != 2:
         raise ValueError(f"logits must be (N, C), got shape {tuple(logits.shape)}")
     n, c = logits.shape
     if y.ndim == 1:
-        y = torch.nn.functional.one_hot(y.long(), c)
+        y = to_multi_hot(y, c)
     if y.shape != (n, c):
         raise ValueError(f"labels must be (N, C) = {(n, c)} one-hot, got {tuple(y.shape)}")
     if bool((y.sum(1) != 1).any()):
@@ -52,6 +54,7 @@ def normalise_similarity(profile: torch.Tensor) -> torch.Tensor:
     "(-1, 1)": the extremes are attained here); then symmetrised. The mean and scale use the
     off-diagonal entries only (the diagonal of P is the masked 0, not a similarity). A row whose
     off-diagonal entries are all equal carries no information and becomes 0.
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     c = profile.shape[0]
     if profile.shape != (c, c) or c < 2:
@@ -66,7 +69,10 @@ def normalise_similarity(profile: torch.Tensor) -> torch.Tensor:
 
 
 def class_similarity(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Stage 1 in one call: logits (N, C), one-hot y (N, C) -> S (C, C), symmetric, diagonal 1."""
+    """Stage 1 in one call: logits (N, C), one-hot y (N, C) -> S (C, C), symmetric, diagonal 1.
+
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
+    """
     return normalise_similarity(masked_softmax_profile(logits, y))
 
 
@@ -79,6 +85,7 @@ def centre_objective(h: torch.Tensor, s: torch.Tensor, mu: float = 0.625) -> tor
     and S would be ignored; the released code instead divides that gradient by 10⁴).
     Σ_{i≠j} h_iᵀh_j = ‖Σ_i h_i‖² - CK for ±1 centres: the μ-term asks every bit to be balanced
     over the classes.
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     k = h.shape[1]
     g = h @ h.T
@@ -126,6 +133,7 @@ def optimise_semantic_centres(s: torch.Tensor, init: torch.Tensor, min_distance:
         in units of κ makes η = 0.5 mean the same at every C and K (ours).
       * Every iterate is feasible (init feasible + rejection), and the best-objective iterate is
         returned, so J(result) ≤ J(init) and the distance holds; it is re-checked at the end.
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     h = init.to(torch.float64).clone()
     s = s.to(torch.float64)
@@ -198,5 +206,6 @@ def shc_loss(z: torch.Tensor, y: torch.Tensor, class_centres: torch.Tensor, tie_
     with the BCE's minus sign (the paper's printed formula lacks it; a typo).
 
     z: (B, K) head outputs; y: (B, C) one-hot; class_centres: (C, K) ±1; tie_breaker: (K,) ±1.
+    Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     return csq_loss(z, sample_centres(y, class_centres, tie_breaker), quant_weight)

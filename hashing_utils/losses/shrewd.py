@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from ..codes import binarize
+
 __all__ = ["embedding_distance", "similarity_loss", "knn_kl_divergence", "binary_kl_loss", "shrewd_loss"]
 
 
@@ -26,6 +28,7 @@ def similarity_loss(u: torch.Tensor, d_s: torch.Tensor, power: int = 2) -> torch
 
     u: (B, K); d_s: (B, B) semantic distances of the batch's labels in [0, 1] (the only supervision used:
     weak supervision by label similarities); power 1 (absolute) or 2 (squared).
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     if power not in (1, 2):
         raise ValueError(f"power must be 1 or 2, got {power}")
@@ -49,6 +52,7 @@ def knn_kl_divergence(x: torch.Tensor, target: torch.Tensor, k: int = 1, eps: fl
     ρ_k(i): distance from x_i to its k-th nearest neighbour among the other x's; ν_k(i): to its k-th nearest
     among the target samples. eps > 0 softens both distances to sqrt(r² + eps²): it bounds the gradient 1/r of
     log r where two points (nearly) coincide, at the price of a biased estimate. Returns a scalar.
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     n, d = x.shape
     if n < k + 1 or target.shape[0] < k:
@@ -73,12 +77,13 @@ def binary_kl_loss(u: torch.Tensor, n_target: int | None = None, k: int = 1, eps
     (k must be 1). n_target = m: m corners drawn uniformly at random (the literal estimator; in high K the
     nearest of a few random corners is far and the pull is noisy).
     Divided by K so that the weight β does not have to change with the code length.
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
     """
     b, kbits = u.shape
     if n_target is None:
         if k != 1:
             raise ValueError("the full-support target (n_target=None) supports k = 1 only")
-        corner = torch.where(u >= 0, 1.0, -1.0).to(u.dtype).detach()
+        corner = binarize(u.detach()).to(u.dtype)
         d2_xx = (u[:, None] - u[None]).pow(2).sum(-1)
         d2_xx = d2_xx + torch.diag(torch.full((b,), float("inf"), dtype=u.dtype, device=u.device))
         rho = (d2_xx.min(1).values + eps ** 2).sqrt()
@@ -93,7 +98,10 @@ def shrewd_loss(u: torch.Tensor, d_s: torch.Tensor, alpha: float = 1.0, beta: fl
                 eps: float = 0.5, n_target: int | None = None, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
     """L = α L_sim(u, d_s) + β L_KL(u). u: (B, K) continuous codes in (−1, 1) (tanh of the head output);
-    d_s: (B, B) semantic distances in [0, 1]."""
+    d_s: (B, B) semantic distances in [0, 1].
+
+    Taught in: notebooks/08_shrewd_hierarchy.ipynb, section Derivation and Step-by-step implementation.
+    """
     loss = alpha * similarity_loss(u, d_s, power)
     if beta:
         loss = loss + beta * binary_kl_loss(u, n_target=n_target, eps=eps, generator=generator)

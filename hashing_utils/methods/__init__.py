@@ -1,11 +1,7 @@
-"""Registered hashing methods, one file per method. Importing a module registers its method."""
-import importlib
-import pkgutil
+"""The hashing methods, one file per method; each registers itself with @register (base.py) when imported here."""
+from . import adsh, csq, dchml, dcwh, itq, lsh, orthohash, pca, psldh, shc, shrewd  # noqa: F401  (registers them)
+from .base import (REGISTRY, HashingMethod, TrainedMethod, TrainingFreeMethod, fit, get_method, list_methods,
+                   method_defaults, method_docs, register, validation_split)
 
-from .base import REGISTRY, HashingMethod, fit, get_method, method_defaults, methods, validation_split
-
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name != "base":
-        importlib.import_module(f"{__name__}.{_info.name}")
-
-__all__ = ["REGISTRY", "HashingMethod", "fit", "get_method", "method_defaults", "methods", "validation_split"]
+__all__ = ["REGISTRY", "HashingMethod", "TrainedMethod", "TrainingFreeMethod", "fit", "get_method", "list_methods",
+           "method_defaults", "method_docs", "register", "validation_split"]

@@ -6,21 +6,28 @@ import torch
 from torch import nn
 
 from ..losses.adsh import adsh_loss
-from .base import HashingMethod
+from ..devices import child_seed
+from .base import TrainedMethod, register
 
 
-class ADSH(HashingMethod):
+@register
+class ADSH(TrainedMethod):
     """Margin softmax on the cosine between the code u and learnable class vectors w_c, plus a regulariser
     that spreads the class codes tanh(w_c/‖w_c‖) (mean of inter-class distances up, variance down).
     Multi-label rows use the dynamic softmax (target = mean class vector of the positives).
 
     Hyperparameters: margin "cosface" (s(cos θ - m), FIRe's substitute: s = 10, m = 0.2) or "sphereface"
     (the paper's A-Softmax, integer m, e.g. 4, with the same fixed scale s); alpha, beta = 1 (the weights of
-    the mean and variance terms). u is the linear head output: the loss only sees its direction.
+    the mean and variance terms). z is the linear head output: the loss only sees its direction.
     """
     name = "adsh"
     summary = "Angular Deep Supervised Hashing: margin softmax on cos(u, w_c) + class-code spread regulariser"
     defaults = {"margin": "cosface", "s": 10.0, "m": 0.2, "alpha": 1.0, "beta": 1.0}
+    hparam_docs = {"margin": "'cosface' (additive cosine margin) or 'sphereface' (integer angle multiplier)",
+                   "s": "logit scale of the margin softmax",
+                   "m": "the margin: subtracted from cos θ (cosface) or the integer angle factor (sphereface)",
+                   "alpha": "weight of the mean inter-class code distance (raised) in the regulariser",
+                   "beta": "weight of the variance of inter-class code distances (lowered) in the regulariser"}
 
     def __init__(self, bits, n_classes, seed=0, **hparams):
         super().__init__(bits, n_classes, seed, **hparams)
@@ -31,10 +38,10 @@ class ADSH(HashingMethod):
             raise ValueError(f"adsh: the sphereface margin m is a positive integer (e.g. 4), got {self.hparams['m']!r}")
 
     def setup(self, model, x, y, device):
-        g = torch.Generator().manual_seed(self.seed + 3)
+        g = torch.Generator().manual_seed(child_seed(self.seed, "adsh class vectors"))
         # class vectors are parameters of the method: train_model optimises them with the network
         self.class_vectors = nn.Parameter(torch.randn(self.n_classes, self.bits, generator=g).to(device))
 
-    def loss(self, u, y):
+    def loss(self, z, y):
         h = self.hparams
-        return adsh_loss(u, self.class_vectors, y, h["margin"], h["s"], h["m"], h["alpha"], h["beta"])
+        return adsh_loss(z, self.class_vectors, y, h["margin"], h["s"], h["m"], h["alpha"], h["beta"])

@@ -1,41 +1,61 @@
-"""The contract every hashing method meets, and the registry behind hu.fit / hu.methods.
+"""The two kinds of hashing method, their flags, and the registry behind hu.fit / hu.list_methods.
 
-A method is a subclass of HashingMethod with a `name`; defining it registers it. The default
-`fit` builds backbone + the method's head, runs training.train_model with the method's loss,
-and returns a Hasher. A method with another shape of training (LSH, cross-modal DCHML)
-overrides the classmethod `fit`.
+- TrainedMethod: a loss plug-in for THE training loop (training.train_model): `make_head`, `setup`, the hooks
+  of training.TrainingStep and `loss(z, y)`; its `fit` builds backbone + head, trains, returns a Hasher.
+- TrainingFreeMethod (LSH, PCA, ITQ): `build(x)` computes a fixed projection; no loop, no optimiser.
+
+Flags every method states (read by the CLI, the experiment cache, the benchmarks and notebook 09 instead of
+lists of names): `trainable` (goes through the loop), `supervised` (needs labels), `cross_modal` (needs
+(X_image, X_text) pairs), `multi_label` (handles several labels per row). `hparam_docs` gives one line of
+meaning per hyperparameter (the same letter means different things in different methods: see
+notebooks/NOTATION.md). A method joins the registry only through the @register decorator.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..data import to_multi_hot
-from ..devices import pick_device, place, seed_everything
+from ..devices import child_seed, pick_device, place, seed_everything
+from ..labels import training_labels
 from ..models import HashingModel, make_backbone
-from ..training import Hasher, _as_input, check_training_settings, to_device_if_fits, train_model
+from ..training import Hasher, TrainingStep, as_input, check_training_settings, to_device_if_fits, train_model
 
 REGISTRY: dict[str, type] = {}
 
+# settings of the training loop: training-free methods accept them and ignore them
+TRAINING_ARGS = frozenset({"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress",
+                           "amp", "data_on_device"})
+TRAIN_DOCS = {"epochs": "passes over the training data", "lr": "Adam's learning rate",
+              "batch_size": "samples per minibatch", "weight_decay": "Adam's L2 weight decay"}
+
+
+def register(cls: type) -> type:
+    """Class decorator: hu.fit(cls.name, ...) and hu.list_methods() know the method from here on."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name to register under")
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise ValueError(f"a method named {cls.name!r} is registered already ({REGISTRY[cls.name].__name__})")
+    missing = set(cls.defaults) - set(cls.hparam_docs)
+    if missing:
+        raise ValueError(f"{cls.name}: hparam_docs has no line for {sorted(missing)}")
+    REGISTRY[cls.name] = cls
+    return cls
+
 
 class HashingMethod(nn.Module):
-    """Base class. Subclasses set `name`, `defaults` (the method's hyperparameters, paper defaults) and
-    `train_defaults`, and implement `loss(u, y)` with u (B, K) the head's output and y (B, C) multi-hot."""
+    """What every method is: a name, flags, hyperparameters (`defaults`, documented in `hparam_docs`) and the
+    classmethod `fit` that hu.fit calls. Subclass TrainedMethod or TrainingFreeMethod, not this."""
 
     name: str = ""
     summary: str = ""
-    multi_label: bool = True          # handles multi-hot labels natively
+    trainable: bool = False
     supervised: bool = True
+    cross_modal: bool = False
+    multi_label: bool = True          # handles multi-hot labels natively
     defaults: dict = {}
-    train_defaults: dict = {"epochs": 40, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
-
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        if cls.name:
-            REGISTRY[cls.name] = cls
+    hparam_docs: dict = {}
+    train_defaults: dict = {}
 
     def __init__(self, bits: int, n_classes: int, seed: int = 0, **hparams):
         super().__init__()
@@ -46,31 +66,38 @@ class HashingMethod(nn.Module):
                             f"this method takes {sorted(self.defaults) or 'none'}")
         self.bits, self.n_classes, self.seed = int(bits), int(n_classes), seed
         self.hparams = {**self.defaults, **hparams}
-        self.total_epochs: int | None = None   # set by fit: methods whose schedule depends on it read it
 
-    # -- hooks ---------------------------------------------------------------------------------
-    def make_head(self, in_features: int) -> nn.Module:
-        """The hash layer: features (n, F) -> u (n, K). Linear unless the method needs more."""
-        return nn.Linear(in_features, self.bits)
-
-    def setup(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device) -> None:
-        """Before training: codebooks, stage-1 networks. x, y are the training data."""
-
-    def on_epoch_start(self, epoch: int, model: nn.Module, x, y, device) -> None:
-        """Between epochs: e.g. recompute class centres with the network fixed."""
-
-    def make_optimizer(self, params, lr: float, weight_decay: float):
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-    def loss(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    # -- the one-call API ------------------------------------------------------------------------
     @classmethod
     def training_settings(cls, **overrides) -> dict:
         """train_defaults with the given settings (epochs, lr, batch_size, weight_decay) that are not None."""
         return {**cls.train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
 
+    @classmethod
+    def fit(cls, X, y=None, bits: int = 32, seed: int = 0, **kwargs) -> Hasher:
+        raise NotImplementedError
+
+
+class TrainedMethod(HashingMethod, TrainingStep):
+    """A method trained by training.train_model. Subclasses set `name`, `defaults`, `hparam_docs` and
+    `train_defaults`, and implement `loss(z, y)` with z (B, K) the head's output (NOTATION.md's z; the
+    method squashes it, u = tanh(z), where its loss says so) and y (B, C) multi-hot."""
+
+    trainable = True
+    train_defaults: dict = {"epochs": 40, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
+
+    def __init__(self, bits: int, n_classes: int, seed: int = 0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        self.total_epochs: int | None = None   # set by fit: methods whose schedule depends on it read it
+
+    # -- hooks (with those of training.TrainingStep) ---------------------------------------------
+    def make_head(self, in_features: int) -> nn.Module:
+        """The hash layer: features (n, F) -> z (n, K). Linear unless the method needs more."""
+        return nn.Linear(in_features, self.bits)
+
+    def setup(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device) -> None:
+        """Before training: codebooks, stage-1 networks. x, y are the training data."""
+
+    # -- the one-call API ------------------------------------------------------------------------
     @classmethod
     def fit(cls, X, y, bits: int = 32, seed: int = 0, *, epochs=None, lr=None, batch_size=None,
             weight_decay=None, device=None, backbone: str = "auto", val_fraction: float = 0.1,
@@ -78,8 +105,8 @@ class HashingMethod(nn.Module):
         """Train on X (n, ...) and y ((n,) class ids or (n, C) multi-hot); see hu.fit. amp and data_on_device:
         see training.train_model."""
         check_bits(bits)
-        x = _as_input(X, "X")
-        y = check_labels(cls.name, y, len(x), cls.multi_label)
+        x = as_input(X, "X")
+        y = training_labels(cls.name, y, len(x), cls.multi_label)
         check_code_length(cls.name, bits, y.shape[1])
         tr = cls.training_settings(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay)
         check_training_settings(tr["epochs"], tr["batch_size"], tr["lr"], tr["weight_decay"])
@@ -104,37 +131,38 @@ class HashingMethod(nn.Module):
         return Hasher(method, model, device, history, settings, input_shape=tuple(x.shape[1:]))
 
 
+class TrainingFreeMethod(HashingMethod):
+    """A method computed in closed form from the data (no loop): subclasses implement `build(x)`.
+    The training loop's settings (epochs, lr, ...) are accepted and unused, and do not enter the cache key."""
+
+    trainable = False
+    supervised = False
+
+    def build(self, x: torch.Tensor) -> tuple[nn.Module, dict]:
+        """x: the checked training inputs (n, ...) float32 -> (the model that maps x to u (n, K), history)."""
+        raise NotImplementedError
+
+    @classmethod
+    def fit(cls, X, y=None, bits: int = 32, seed: int = 0, *, device=None, **kwargs) -> Hasher:
+        """No training: the settings of the loop (epochs, lr, ...) are accepted and unused; the method's
+        hyperparameters are keywords too."""
+        unknown = set(kwargs) - TRAINING_ARGS - set(cls.defaults)
+        if unknown:
+            raise TypeError(f"{cls.name}: unknown argument(s) {sorted(unknown)}")
+        x = as_input(X, "X")
+        method = cls(bits, 0 if y is None else 1, seed=seed, **{k: v for k, v in kwargs.items() if k in cls.defaults})
+        model, history = method.build(x)
+        device = pick_device(device) if not isinstance(device, torch.device) else device
+        settings = {"method": cls.name, "bits": bits, "seed": seed, **method.hparams}
+        return Hasher(method, model.to(device), device, history, settings, input_shape=tuple(x.shape[1:]))
+
+
 def check_bits(bits) -> None:
     """TypeError unless bits is an integer, ValueError unless it is >= 2."""
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
         raise TypeError(f"bits must be an integer (the code length), got {bits!r}")
     if bits < 2:
         raise ValueError(f"bits must be an integer >= 2 (the code length), got {bits}")
-
-
-def check_labels(name: str, y, n: int, multi_label: bool = True) -> torch.Tensor:
-    """The training labels of a supervised method as (n, C) multi-hot, with a clear error for what cannot train.
-
-    Rows with no label at all are refused (ValueError): every supervised loss here pulls a sample toward its
-    classes' code, and an empty row has none (CSQ would silently pull it to the tie-breaker vector, the
-    softmax losses divide by zero). Drop those rows first: keep = y.sum(1) > 0. A training set with a single
-    class trains (warning), but its codes can only say "same class"."""
-    if y is None:
-        raise ValueError(f"{name} is supervised: pass labels y, (n,) class ids or (n, C) multi-hot")
-    y = to_multi_hot(y)
-    if len(y) != n:
-        raise ValueError(f"y has {len(y)} rows but X has {n}: one label (or label row) per sample expected")
-    empty = (y.sum(1) == 0).nonzero().flatten()
-    if len(empty):
-        raise ValueError(f"y: {len(empty)} training rows have no label at all (first row {int(empty[0])}); every "
-                         "sample needs at least one class: drop them first, e.g. keep = y.sum(1) > 0")
-    if not multi_label and bool((y.sum(1) > 1).any()):
-        raise ValueError(f"{name} handles single-label data only; got rows with several labels")
-    present = int((y.sum(0) > 0).sum())
-    if present < 2:
-        warnings.warn(f"y: the training set has a single class; {name} is supervised and can only learn that "
-                      "all samples are alike, so its codes will not separate anything", UserWarning, stacklevel=4)
-    return y
 
 
 def check_code_length(name: str, bits: int, n_classes: int) -> None:
@@ -152,19 +180,22 @@ def validation_split(x, y, fraction: float, seed: int):
     n_val = int(round(fraction * len(x)))
     if n_val < 10:
         return x, y, None, None
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 10_007))
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(child_seed(seed, "validation split")))
     val, tr = perm[:n_val].sort().values, perm[n_val:].sort().values
     return x[tr], y[tr], x[val], y[val]
 
 
-def methods() -> list[str]:
-    """Names of the registered methods."""
-    return sorted(REGISTRY)
+def list_methods(trainable: bool | None = None, supervised: bool | None = None,
+                 cross_modal: bool | None = None) -> list[str]:
+    """Names of the registered methods, sorted; a flag given (True/False) keeps the methods that have it."""
+    flags = {"trainable": trainable, "supervised": supervised, "cross_modal": cross_modal}
+    return sorted(name for name, cls in REGISTRY.items()
+                  if all(want is None or getattr(cls, flag) == want for flag, want in flags.items()))
 
 
 def get_method(name: str) -> type:
     if name not in REGISTRY:
-        raise ValueError(f"unknown method {name!r}; registered: {', '.join(methods())}")
+        raise ValueError(f"unknown method {name!r}; registered: {', '.join(list_methods())}")
     return REGISTRY[name]
 
 
@@ -174,13 +205,19 @@ def fit(method: str, X, y=None, bits: int = 32, seed: int = 0, **kwargs) -> Hash
     X: float (n, d) or (n, c, h, w) (DCHML: a pair (X_image, X_text)); y: (n,) int or (n, C) multi-hot.
     kwargs: epochs, lr, batch_size, weight_decay, device, backbone, val_fraction, progress, amp (mixed
     precision, off by default: see training.train_model), data_on_device, and the method's own
-    hyperparameters (see hu.method_defaults(name)).
+    hyperparameters (see hu.method_defaults(name), and hu.method_docs(name) for what each one means).
     """
     return get_method(method).fit(X, y, bits=bits, seed=seed, **kwargs)
 
 
 def method_defaults(name: str) -> dict:
-    """A method's hyperparameters and training defaults."""
+    """A method's training defaults and hyperparameters ({} of training for a training-free method)."""
     cls = get_method(name)
     return {**cls.train_defaults, **cls.defaults}
 
+
+def method_docs(name: str) -> dict:
+    """One line of meaning for each of a method's settings: {setting: (default, meaning)}."""
+    cls = get_method(name)
+    docs = {k: (v, TRAIN_DOCS[k]) for k, v in cls.train_defaults.items()}
+    return {**docs, **{k: (v, cls.hparam_docs[k]) for k, v in cls.defaults.items()}}

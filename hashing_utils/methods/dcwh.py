@@ -6,10 +6,11 @@ import torch
 from ..codes import bernoulli_codebook
 from ..losses.dcwh import class_means, dcwh_loss
 from ..training import forward_in_batches
-from .base import HashingMethod
+from .base import TrainedMethod, register
 
 
-class DCWH(HashingMethod):
+@register
+class DCWH(TrainedMethod):
     """Gaussian class-wise loss on linear outputs, class centres = class means, cube then vertex constraint.
 
     Hyperparameters (`defaults`):
@@ -32,6 +33,11 @@ class DCWH(HashingMethod):
     summary = "Deep Class-Wise Hashing: Gaussian class-wise loss around class-mean centres, cube then vertex constraint"
     multi_label = False
     defaults = {"lam": 0.5, "weight_cubic": 10.0, "weight_vertex": 0.01, "update_every": 2, "stage_two_from": 0.5}
+    hparam_docs = {"lam": "λ_cw = 1/τ²: precision of each class Gaussian (NOT a quantisation weight here)",
+                   "weight_cubic": "weight of the stage-I cube penalty Σ_k ReLU(|u_k| - 1.1)",
+                   "weight_vertex": "weight of the stage-II vertex penalty ‖sgn(u) - u‖²",
+                   "update_every": "recompute the class means every this many epochs",
+                   "stage_two_from": "fraction of the epochs after which stage II replaces stage I"}
     train_defaults = {"epochs": 30, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
 
     def __init__(self, bits: int, n_classes: int, seed: int = 0, **hparams):
@@ -65,6 +71,6 @@ class DCWH(HashingMethod):
             self.update_centres(model, x, y, device)
         self.stage = self.stage_of(epoch)
 
-    def loss(self, u, y):
+    def loss(self, z, y):
         h = self.hparams
-        return dcwh_loss(u, y, self.centres, h["lam"], h["weight_cubic"], h["weight_vertex"], stage=self.stage)
+        return dcwh_loss(z, y, self.centres, h["lam"], h["weight_cubic"], h["weight_vertex"], stage=self.stage)

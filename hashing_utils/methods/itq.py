@@ -13,11 +13,9 @@ from __future__ import annotations
 import torch
 
 from ..codes import binarize
-from ..devices import pick_device
 from ..models import CentredProjection
-from ..training import Hasher
-from .base import HashingMethod
-from .pca import check_fit_args, principal_directions, random_rotation
+from .base import TrainingFreeMethod, register
+from .pca import check_projection_input, principal_directions, random_rotation
 
 
 def itq_rotation(v: torch.Tensor, iterations: int, seed: int) -> tuple[torch.Tensor, list[float]]:
@@ -35,26 +33,23 @@ def itq_rotation(v: torch.Tensor, iterations: int, seed: int) -> tuple[torch.Ten
     return r, losses
 
 
-class ITQ(HashingMethod):
-    """PCA to K dimensions, then the rotation that minimises the quantisation loss (`iterations`, default 50)."""
+@register
+class ITQ(TrainingFreeMethod):
+    """PCA to K dimensions, then the rotation that minimises the quantisation loss (`iterations`, default 50).
+    history['quantisation_loss'] holds ‖B − VR‖²_F / n per iteration, history['rotation'] R."""
     name = "itq"
     summary = "Iterative Quantization: PCA then an orthogonal rotation minimising ‖B − VR‖² (no training)"
-    supervised = False
     defaults = {"iterations": 50}
-    train_defaults: dict = {}
+    hparam_docs = {"iterations": "alternations of B = sgn(VR) and the Procrustes rotation R"}
 
-    @classmethod
-    def fit(cls, X, y=None, bits: int = 32, seed: int = 0, *, device=None, iterations: int = 50, **training):
-        """No gradient training: `training` settings (epochs, lr, ...) are accepted and unused.
-        history['quantisation_loss'] holds ‖B − VR‖²_F / n per iteration."""
-        x = check_fit_args(cls.name, X, bits, training)
-        if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
-            raise ValueError(f"itq: iterations must be an integer >= 0, got {iterations!r}")
-        mean, w = principal_directions(x, bits)
-        r, losses = itq_rotation((x - mean) @ w, iterations, seed)
-        method = cls(bits, 0 if y is None else 1, seed=seed, iterations=iterations)
-        model = CentredProjection(mean.float(), (w @ r).float())
-        device = pick_device(device) if not isinstance(device, torch.device) else device
-        return Hasher(method, model.to(device), device, {"quantisation_loss": losses, "rotation": r},
-                      {"method": cls.name, "bits": bits, "seed": seed, "iterations": iterations},
-                      input_shape=tuple(X.shape[1:]))
+    def __init__(self, bits, n_classes, seed=0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        it = self.hparams["iterations"]
+        if not isinstance(it, int) or isinstance(it, bool) or it < 0:
+            raise ValueError(f"itq: iterations must be an integer >= 0, got {it!r}")
+
+    def build(self, x):
+        x = check_projection_input(self.name, x, self.bits)
+        mean, w = principal_directions(x, self.bits)
+        r, losses = itq_rotation((x - mean) @ w, self.hparams["iterations"], self.seed)
+        return CentredProjection(mean.float(), (w @ r).float()), {"quantisation_loss": losses, "rotation": r}

@@ -3,12 +3,13 @@ from torch import nn
 
 from ..codes import bernoulli_codebook, max_distance_codebook
 from ..losses.orthohash import VARIANTS, orthohash_loss
-from .base import HashingMethod
+from .base import TrainedMethod, register
 
 CODEBOOKS = ("bernoulli", "max_distance")
 
 
-class OrthoHash(HashingMethod):
+@register
+class OrthoHash(TrainedMethod):
     """v = BN(W f); each class c owns a fixed ±1 target o_c (never updated); the loss is a softmax
     cross-entropy over margin cosines between v and the targets, with ỹ = y / Σy for multi-label data.
 
@@ -28,6 +29,10 @@ class OrthoHash(HashingMethod):
     summary = "OrthoHash: cosine-margin softmax cross-entropy toward fixed ±1 targets, BN head (one loss)"
     multi_label = True
     defaults = {"s": 8.0, "m": 0.2, "variant": "cos", "codebook": "bernoulli", "batchnorm": True}
+    hparam_docs = {"s": "logit scale of the cosine softmax", "m": "margin on the cosine (cos) or angle (arc)",
+                   "variant": "'cos' (OrthoCos, s(cos θ - m)) or 'arc' (OrthoArc, s cos(θ + m))",
+                   "codebook": "'bernoulli' (random ±1 targets) or 'max_distance' (greedy max-min distance)",
+                   "batchnorm": "BatchNorm1d after the hash layer (the paper's bit balance); False for ablation"}
     train_defaults = {"epochs": 20, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
 
     def __init__(self, bits, n_classes, seed=0, **hparams):
@@ -49,6 +54,6 @@ class OrthoHash(HashingMethod):
         linear = nn.Linear(in_features, self.bits)
         return nn.Sequential(linear, nn.BatchNorm1d(self.bits)) if self.hparams["batchnorm"] else linear
 
-    def loss(self, u, y):
+    def loss(self, z, y):
         h = self.hparams
-        return orthohash_loss(u, self.targets, y, s=h["s"], m=h["m"], variant=h["variant"])
+        return orthohash_loss(z, self.targets, y, s=h["s"], m=h["m"], variant=h["variant"])

@@ -7,34 +7,21 @@ Usable on raw inputs (flattened) and on frozen backbone features (n, F). Shared 
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from ..devices import pick_device
 from ..models import CentredProjection
-from ..training import Hasher, _as_input
-from .base import HashingMethod
-
-# settings that trained methods take: accepted and unused by the training-free ones (as in lsh)
-IGNORED = {"epochs", "lr", "batch_size", "weight_decay", "backbone", "val_fraction", "progress", "amp",
-           "data_on_device"}
+from .base import TrainingFreeMethod, register
 
 
-def check_fit_args(name: str, X, bits, training: dict) -> torch.Tensor:
-    """Validate the common arguments of a training-free fit; returns X flattened to float64 (n, d)."""
-    unknown = set(training) - IGNORED
-    if unknown:
-        raise TypeError(f"{name}: unknown argument(s) {sorted(unknown)}")
-    x = _as_input(X, "X").flatten(1).to(torch.float64)
-    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or bits < 2:
-        raise ValueError(f"{name}: bits must be an integer >= 2, got {bits!r}")
+def check_projection_input(name: str, x: torch.Tensor, bits: int) -> torch.Tensor:
+    """x (n, ...) checked by training.as_input -> flattened float64 (n, d), with a clear error when it has too
+    few rows or too few principal directions for `bits`."""
+    x = x.flatten(1).to(torch.float64)
     if len(x) < 2:
         raise ValueError(f"{name}: X needs at least 2 rows to estimate principal directions, got {len(x)}")
     if bits > min(x.shape[1], len(x) - 1):
         raise ValueError(f"{name}: bits={bits} exceeds the number of principal directions of X "
                          f"(min(d={x.shape[1]}, n-1={len(x) - 1})); use at most that many bits")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name}: X contains NaN or infinite values")
     return x
 
 
@@ -63,26 +50,22 @@ def random_rotation(k: int, seed: int) -> torch.Tensor:
     return q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(q.dtype)
 
 
-class PCAHash(HashingMethod):
+@register
+class PCAHash(TrainingFreeMethod):
     """PCA to K bits plus a seeded random rotation (hyperparameter `rotate`, default True)."""
     name = "pca"
     summary = "PCA hashing: signs of the top-K principal projections after a random rotation (no training)"
-    supervised = False
     defaults = {"rotate": True}
-    train_defaults: dict = {}
+    hparam_docs = {"rotate": "apply a seeded random rotation after PCA (PCA-RR); False: plain PCA signs"}
 
-    @classmethod
-    def fit(cls, X, y=None, bits: int = 32, seed: int = 0, *, device=None, rotate: bool = True, **training):
-        """No training: `training` settings (epochs, lr, ...) that other methods take are accepted and unused."""
-        x = check_fit_args(cls.name, X, bits, training)
-        if not isinstance(rotate, bool):
-            raise TypeError(f"pca: rotate must be True or False, got {rotate!r}")
-        mean, w = principal_directions(x, bits)
-        if rotate:
-            w = w @ random_rotation(bits, seed)
-        method = cls(bits, 0 if y is None else 1, seed=seed, rotate=rotate)
-        model = CentredProjection(mean.float(), w.float())
-        device = pick_device(device) if not isinstance(device, torch.device) else device
-        return Hasher(method, model.to(device), device, {},
-                      {"method": cls.name, "bits": bits, "seed": seed, "rotate": rotate},
-                      input_shape=tuple(X.shape[1:]))     # X was checked by check_fit_args
+    def __init__(self, bits, n_classes, seed=0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        if not isinstance(self.hparams["rotate"], bool):
+            raise TypeError(f"pca: rotate must be True or False, got {self.hparams['rotate']!r}")
+
+    def build(self, x):
+        x = check_projection_input(self.name, x, self.bits)
+        mean, w = principal_directions(x, self.bits)
+        if self.hparams["rotate"]:
+            w = w @ random_rotation(self.bits, self.seed)
+        return CentredProjection(mean.float(), w.float()), {}

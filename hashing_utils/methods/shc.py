@@ -8,10 +8,10 @@ from torch import nn
 
 from ..codes import (balanced_codebook, bernoulli_codebook, gilbert_varshamov_distance, hadamard_codebook,
                      max_distance_codebook, min_pairwise_distance)
-from ..devices import fork_rng
+from ..devices import child_seed, fork_rng
 from ..losses.shc import class_similarity, optimise_semantic_centres, shc_loss
-from ..training import forward_in_batches
-from .base import HashingMethod
+from ..training import TrainingStep, forward_in_batches, train_model
+from .base import TrainedMethod, register
 
 
 def initial_centres(n_classes: int, bits: int, min_distance: int, seed: int = 0) -> torch.Tensor:
@@ -36,7 +36,16 @@ def initial_centres(n_classes: int, bits: int, min_distance: int, seed: int = 0)
                      f"(best {min_pairwise_distance(best) if best is not None else 'none'}); use more bits")
 
 
-class SHC(HashingMethod):
+class ClassifierStep(TrainingStep):
+    """SHC's stage 1 in the training loop: softmax cross-entropy of the logits against class ids."""
+    name = "shc classifier"
+
+    def loss(self, z, y):
+        return nn.functional.cross_entropy(z, y)
+
+
+@register
+class SHC(TrainedMethod):
     """Semantic hash centres: a classifier's confusions give the class similarity S (stage 1); binary
     centres follow S under the Gilbert–Varshamov minimum distance d (stage 2); the network is trained
     with the CSQ loss toward them (stage 3).
@@ -54,13 +63,21 @@ class SHC(HashingMethod):
     multi_label = False
     defaults = {"quant_weight": 1e-4, "rho": 0.2, "mu": 0.625, "beta": 1e-6, "eta": 0.5, "cycles": 20,
                 "inner": 3, "min_distance": None, "classifier_epochs": 3, "classifier_lr": 1e-3}
+    hparam_docs = {"quant_weight": "γ: weight of the quantisation term of the stage-3 CSQ loss",
+                   "rho": "ρ: penalty weight of the splitting H ≈ M in the centre optimisation (stage 2)",
+                   "mu": "μ: weight of the bit-balance term (μ/K) Σ h_iᵀh_j in the centre objective",
+                   "beta": "β: penalty weight of the minimum-distance constraints (stage 2)",
+                   "eta": "η: step size of the centre update, in units of the objective's curvature",
+                   "cycles": "outer cycles of the centre optimisation", "inner": "sweeps over the classes per cycle",
+                   "min_distance": "d: minimum Hamming distance between centres (None: Gilbert–Varshamov)",
+                   "classifier_epochs": "epochs of the stage-1 classifier", "classifier_lr": "its learning rate"}
 
     def setup(self, model, x, y, device):
         p = self.hparams
         # stage 1 in a forked RNG (the CPU's and, on CUDA, the GPU's): the hashing network then sees exactly
         # the random stream CSQ would see
         with fork_rng(device):
-            torch.manual_seed(self.seed + 31)
+            torch.manual_seed(child_seed(self.seed, "shc classifier init"))
             logits = self._classifier_logits(model, x, y, device)
         # stages 1-2 on the CPU in float64: C x C and C x K matrices (and MPS has no float64)
         y_cpu = y.cpu()
@@ -76,30 +93,22 @@ class SHC(HashingMethod):
             raise AssertionError("SHC centres violate their minimum distance")
         self.init_centres, self.centre_history = init, hist
         self.register_buffer("class_centres", h.float().to(device))
-        self.register_buffer("tie_breaker", bernoulli_codebook(1, self.bits, self.seed + 1, device=device)[0].float())
+        tie = bernoulli_codebook(1, self.bits, child_seed(self.seed, "tie breaker"), device=device)[0]
+        self.register_buffer("tie_breaker", tie.float())
 
     def _classifier_logits(self, model, x, y, device) -> torch.Tensor:
-        """Train a copy of the (untrained) backbone + Linear(F, C) with cross-entropy; logits on x."""
+        """Train a copy of the (untrained) backbone + Linear(F, C) with cross-entropy through the training
+        loop (Adam, batch 128, weight decay 1e-5, its own minibatch order); logits on x."""
         body = copy.deepcopy(model.backbone)
         net = nn.Sequential(body, nn.Linear(body.out_features, self.n_classes)).to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=self.hparams["classifier_lr"], weight_decay=1e-5)
         target = y.argmax(1)
-        g = torch.Generator().manual_seed(self.seed + 37)
-        net.train()
-        for _ in range(int(self.hparams["classifier_epochs"])):
-            order = torch.randperm(len(x), generator=g).to(x.device)    # x may already sit on the device
-            for s in range(0, len(x), 128):
-                idx = order[s:s + 128]
-                if len(idx) < 2:
-                    continue
-                loss = nn.functional.cross_entropy(net(x[idx].to(device)), target[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        train_model(net, ClassifierStep(), x, target, epochs=int(self.hparams["classifier_epochs"]), batch_size=128,
+                    lr=self.hparams["classifier_lr"], weight_decay=1e-5,
+                    seed=child_seed(self.seed, "shc classifier order"), device=device)
         net.eval()
         logits = forward_in_batches(net, x, device)         # (n, C) float32 on the CPU
         self.classifier_accuracy = float((logits.argmax(1) == target.cpu()).float().mean())
         return logits
 
-    def loss(self, u, y):
-        return shc_loss(u, y, self.class_centres, self.tie_breaker, self.hparams["quant_weight"])
+    def loss(self, z, y):
+        return shc_loss(z, y, self.class_centres, self.tie_breaker, self.hparams["quant_weight"])

@@ -3,10 +3,12 @@ import torch
 
 from ..hierarchy import pairwise_semantic_distance, semantic_distances
 from ..losses.shrewd import shrewd_loss
-from .base import HashingMethod
+from ..devices import child_seed
+from .base import TrainedMethod, register
 
 
-class SHREWD(HashingMethod):
+@register
+class SHREWD(TrainedMethod):
     """Match the cosine distance of tanh codes to the semantic distance of the labels (LCA height / tree height),
     and push the batch toward a uniform distribution on {±1}^K with a nearest-neighbour KL estimate.
 
@@ -37,6 +39,13 @@ class SHREWD(HashingMethod):
     summary = "SHREWD: code distances matched to hierarchy (LCA) distances + k-NN KL toward uniform binary codes"
     defaults = {"hierarchy": None, "alpha": 1.0, "beta": 0.003, "power": 2, "kl_eps": 0.5, "n_target": None,
                 "target_scale": 0.5}
+    hparam_docs = {"hierarchy": "None (flat), each class's parent group, or a C×C semantic distance matrix",
+                   "alpha": "α: weight of the distance-matching term L_sim",
+                   "beta": "β: weight of the nearest-neighbour KL term toward uniform ±1 codes",
+                   "power": "1 (|d_e - γ d_s|) or 2 (squared differences) in L_sim",
+                   "kl_eps": "softening of the nearest-neighbour distances in the KL estimate",
+                   "n_target": "None: all 2^K corners as the KL target; an int m: m random corners per batch",
+                   "target_scale": "γ: code distances are matched to γ × the semantic distance"}
     train_defaults = {"epochs": 40, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
 
     def __init__(self, bits, n_classes, seed=0, **hparams):
@@ -53,10 +62,10 @@ class SHREWD(HashingMethod):
             raise ValueError(f"shrewd: n_target must be None or a positive integer, got {h['n_target']!r}")
         # checked here, before any training, so that a bad hierarchy fails at once with a clear message
         self.register_buffer("semantic", semantic_distances(h["hierarchy"], n_classes))
-        self._gen = torch.Generator().manual_seed(seed + 2_003)
+        self._gen = torch.Generator().manual_seed(child_seed(seed, "shrewd targets"))
 
-    def loss(self, u, y):
+    def loss(self, z, y):
         h = self.hparams
         d_s = self.hparams["target_scale"] * pairwise_semantic_distance(y, y, self.semantic)
-        return shrewd_loss(torch.tanh(u), d_s, alpha=h["alpha"], beta=h["beta"], power=h["power"],
+        return shrewd_loss(torch.tanh(z), d_s, alpha=h["alpha"], beta=h["beta"], power=h["power"],
                            eps=h["kl_eps"], n_target=h["n_target"], generator=self._gen)
