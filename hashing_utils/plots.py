@@ -16,7 +16,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 SAME, DIFFERENT = PALETTE[0], PALETTE[3]
 
 
-def setup(dpi: int = 80) -> None:
+def setup(dpi: int = 100) -> None:
     """Modest PNG figures, one consistent look."""
     plt.rcParams.update({
         "figure.figsize": (6.0, 3.6), "figure.dpi": dpi, "savefig.dpi": dpi, "font.size": 10,
@@ -85,7 +85,7 @@ def tsne_codes(codes, labels, n_samples: int = 500, max_iter: int = 500, perplex
         ax.scatter(emb[m, 0], emb[m, 1], s=6, color=PALETTE[int(k) % len(PALETTE)], label=str(k))
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title(title or f"t-SNE of {c.shape[1]}-bit codes ({len(idx)} samples)")
-    ax.legend(fontsize=7, markerscale=2, ncol=2, loc="best")
+    ax.legend(fontsize=8, markerscale=2, ncol=2, loc="best")
     return ax
 
 
@@ -125,7 +125,7 @@ def retrieval_gallery(query_images, query_codes, query_labels, db_images, db_cod
             s.set_visible(colour is not None)
             if colour:
                 s.set_color(colour), s.set_linewidth(3)
-        ax.set_title(text, fontsize=7)
+        ax.set_title(text, fontsize=8)
 
     for r, qi in enumerate(rows):
         d = (q.shape[1] - db @ q[qi]) / 2
