@@ -186,7 +186,7 @@ function show(moved) {
   f.forEach(function (n, j) { var im = document.createElement("img");
     im.src = n < 0 ? first[j] : "data:image/png;base64," + d.images[n]; im.alt = d.alt + " " + key(); fig.appendChild(im); });
 }
-knobs.forEach(function (k, i) { k.addEventListener("input", function () { show(i); }); });
+knobs.forEach(function (k, i) { ["input", "change"].forEach(function (e) { k.addEventListener(e, function () { show(i); }); }); });
 root.querySelector(".hu-note").textContent = d.note;
 })();"""
 
