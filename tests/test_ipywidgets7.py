@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IPYW7 = Path(os.environ.get("IPYWIDGETS7", ROOT / ".venv" / "ipywidgets7"))
+IPYW7 = (ROOT / os.environ.get("IPYWIDGETS7", ".venv/ipywidgets7")).resolve()   # the Makefile passes $(VENV)/...
 NOTEBOOKS = ["notebooks/00_foundations.ipynb", "notebooks/01_csq_hash_centres.ipynb"]
 
 
@@ -34,7 +34,7 @@ def test_ipywidgets_7_7_1_is_the_one_imported():
                          env=env7(), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     version, path = out.stdout.split()
-    assert version == "7.7.1" and Path(path).is_relative_to(IPYW7)
+    assert version == "7.7.1" and Path(path).resolve().is_relative_to(IPYW7)
 
 
 def test_widget_tests_and_two_widget_notebooks_with_ipywidgets_7():

@@ -152,10 +152,22 @@ def open_and_run(browser, lab, name):
     browser.execute_script("return window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
+IDLE = SCOPE + """
+const k = cw.sessionContext.session && cw.sessionContext.session.kernel;
+const running = [...scope.querySelectorAll('.jp-InputArea-prompt')].some(p => p.textContent.includes('*'));
+return !!k && k.status === 'idle' && !running;
+"""
+
+
 def wait_widget(browser, name, timeout=600):
+    """The widget's first figure is shown and the notebook has finished running (a move sent while later cells
+    run would wait for them: the kernel handles the widget's messages between cells)."""
     state = wait_for(lambda: (s := browser.execute_script(FIND, name)) and s["ready"] and s, timeout,
                      f"the {name} widget's first figure", browser)
     assert state["n_images"] == 1, f"{name}: the figure is shown {state['n_images']} times"
+    for _ in range(2):  # idle twice, a second apart: not between two cells
+        wait_for(lambda: browser.execute_script(IDLE), timeout, "the notebook to finish running", browser)
+        time.sleep(1)
 
 
 def shut_down(browser):
