@@ -184,7 +184,7 @@ function show(moved) {
   if (!f) return;
   fig.innerHTML = "";
   f.forEach(function (n, j) { var im = document.createElement("img");
-    im.src = n < 0 ? first[j] : "data:image/png;base64," + d.images[n]; im.alt = d.alt + " " + key(); fig.appendChild(im); });
+    im.src = n < 0 ? first[j] : "data:image/png;base64," + d.images[n]; im.alt = d.alt + [].map.call(knobs, function (k, i) { return d.names[i] + "=" + d.labels[i][+k.value]; }).join(", "); im.style.maxWidth = "100%%"; fig.appendChild(im); });
 }
 knobs.forEach(function (k, i) { ["input", "change"].forEach(function (e) { k.addEventListener(e, function () { show(i); }); }); });
 root.querySelector(".hu-note").textContent = d.note;
@@ -212,9 +212,11 @@ def static_html(names, options, defaults, figures: dict, mode: str, note: str, a
                            for i, t in enumerate(labels))
             ctrl = f'<select id="{cid}" data-knob="{k}" aria-label="{html.escape(name)}">{opts}</select>'
         rows.append(f'<label style="margin-right:1.5em">{html.escape(name)} {ctrl}</label>')
-    data = {"mode": mode, "defaults": list(defaults), "labels": [o[1] for o in options], "figures": index,
+    data = {"mode": mode, "defaults": list(defaults), "names": list(names), "labels": [o[1] for o in options],
+            "figures": index,
             "images": images, "note": note, "alt": alt}
-    imgs = "".join(f'<img src="data:image/png;base64,{p}" alt="{html.escape(alt)} {default_key}">'
+    default_alt = ", ".join(f"{n}={o[1][d]}" for n, o, d in zip(names, options, defaults))
+    imgs = "".join(f'<img src="data:image/png;base64,{p}" alt="{html.escape(alt + default_alt)}" style="max-width:100%">'
                    for p in figures[default_key])
     payload = json.dumps(data).replace("</", "<\\/")
     return (f'<div class="hu-static-widget" id="{uid}">\n<div class="hu-controls">{"".join(rows)}</div>\n'
@@ -326,7 +328,7 @@ class Panel:
         note = (f"Pre-rendered when the notebook ran ({len(figures)} of {total} settings: {rule}{stop}); "
                 f"no kernel needed. Run the notebook for the live widget." if self.names else
                 "Pre-rendered when the notebook ran.")
-        alt = f"{getattr(self.fn, '__name__', 'figure')} at setting"
+        alt = f"Figure drawn by {getattr(self.fn, '__name__', 'the function')} at "
         return static_html(self.names, self.options, defaults, figures, mode, note, alt)
 
     def _show(self, key, pngs):

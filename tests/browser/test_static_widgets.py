@@ -86,7 +86,7 @@ const out = [...root.querySelectorAll('[data-knob]')].map(k => {
     const o = root.querySelector('#' + k.id + '-label');
     return [k.value, o ? o.textContent : k.options[k.selectedIndex].text]; });
 const imgs = [...root.querySelectorAll('.hu-figure img')];
-return {knobs: out, src: imgs.map(i => i.src), ok: imgs.every(i => i.complete && i.naturalWidth > 0),
+return {knobs: out, src: imgs.map(i => i.src), alt: imgs.map(i => i.alt), ok: imgs.every(i => i.complete && i.naturalWidth > 0),
         note: root.querySelector('.hu-note').textContent, missing: root.querySelector('.hu-missing').textContent};
 """
 
@@ -110,6 +110,8 @@ def test_static_slider_and_menu_swap_label_and_image(browser, pages, server, pag
     bits.send_keys(Keys.ARROW_RIGHT)                               # 32 -> 64
     s1 = browser.execute_script(STATE)
     assert s1["knobs"][0] == ["2", "64"] and s1["ok"] and s1["src"] != s0["src"] and not s1["missing"], s1
+    assert s0["alt"] == ["Figure drawn by draw at bits=32, margin=0.20, variant=cos"]
+    assert s1["alt"] == ["Figure drawn by draw at bits=64, margin=0.20, variant=cos"]
 
     margin = browser.find_element(By.CSS_SELECTOR, ".hu-static-widget input[data-knob='1']")
     margin.send_keys(Keys.ARROW_LEFT)                              # 0.2 -> 0.1: bits back to its default
