@@ -178,15 +178,19 @@ function key() { return [].map.call(knobs, function (k) { return k.value; }).joi
 function show(moved) {
   if (!(key() in d.figures) && d.mode === "one-at-a-time")
     knobs.forEach(function (k, i) { if (i !== moved) k.value = d.defaults[i]; });
-  knobs.forEach(function (k, i) { var o = root.querySelector("#" + k.id + "-label"); if (o) o.textContent = d.labels[i][+k.value]; });
+  knobs.forEach(function (k, i) {
+    var o = root.querySelector("#" + k.id + "-label"); if (o) o.textContent = d.labels[i][+k.value]; });
   var f = d.figures[key()];
   miss.textContent = f ? "" : "This setting was not pre-rendered: run the notebook for it.";
   if (!f) return;
   fig.innerHTML = "";
-  f.forEach(function (n, j) { var im = document.createElement("img");
-    im.src = n < 0 ? first[j] : "data:image/png;base64," + d.images[n]; im.alt = d.alt + [].map.call(knobs, function (k, i) { return d.names[i] + "=" + d.labels[i][+k.value]; }).join(", "); im.style.maxWidth = "100%%"; fig.appendChild(im); });
+  var alt = d.alt + [].map.call(knobs, function (k, i) { return d.names[i] + "=" + d.labels[i][+k.value]; }).join(", ");
+  f.forEach(function (n) { var im = document.createElement("img");
+    im.src = n < 0 ? first[-1 - n] : "data:image/png;base64," + d.images[n];
+    im.alt = alt; im.style.maxWidth = "100%%"; fig.appendChild(im); });
 }
-knobs.forEach(function (k, i) { ["input", "change"].forEach(function (e) { k.addEventListener(e, function () { show(i); }); }); });
+knobs.forEach(function (k, i) {
+  ["input", "change"].forEach(function (e) { k.addEventListener(e, function () { show(i); }); }); });
 root.querySelector(".hu-note").textContent = d.note;
 })();"""
 
@@ -196,11 +200,15 @@ def static_html(names, options, defaults, figures: dict, mode: str, note: str, a
     default setting's figures as <img>, the other settings' PNGs in a JSON block, and _SCRIPT to swap them."""
     uid = "hu-widget-" + uuid.uuid4().hex[:12]
     default_key = ",".join(map(str, defaults))
-    images, index = [], {}
+    # figure indices: n >= 0 is images[n]; -1 - j is the page's j-th <img> (the default setting's figures)
+    seen = {p: -1 - j for j, p in enumerate(figures[default_key])}
+    images, index = [], {default_key: [-1 - j for j in range(len(figures[default_key]))]}
     for key, pngs in figures.items():
-        index[key] = [-1] * len(pngs) if key == default_key else list(range(len(images), len(images) + len(pngs)))
-        if key != default_key:
-            images.extend(pngs)
+        for p in pngs:  # the same picture twice (a control the function ignores at this setting) is stored once
+            if p not in seen:
+                seen[p] = len(images)
+                images.append(p)
+        index[key] = [seen[p] for p in pngs]
     rows = []
     for k, (name, (values, labels, _, kind)) in enumerate(zip(names, options)):
         cid, lab = f"{uid}-{k}", html.escape(labels[defaults[k]])
@@ -213,11 +221,10 @@ def static_html(names, options, defaults, figures: dict, mode: str, note: str, a
             ctrl = f'<select id="{cid}" data-knob="{k}" aria-label="{html.escape(name)}">{opts}</select>'
         rows.append(f'<label style="margin-right:1.5em">{html.escape(name)} {ctrl}</label>')
     data = {"mode": mode, "defaults": list(defaults), "names": list(names), "labels": [o[1] for o in options],
-            "figures": index,
-            "images": images, "note": note, "alt": alt}
+            "figures": index, "images": images, "note": note, "alt": alt}
     default_alt = ", ".join(f"{n}={o[1][d]}" for n, o, d in zip(names, options, defaults))
-    imgs = "".join(f'<img src="data:image/png;base64,{p}" alt="{html.escape(alt + default_alt)}" style="max-width:100%">'
-                   for p in figures[default_key])
+    imgs = "".join(f'<img src="data:image/png;base64,{p}" alt="{html.escape(alt + default_alt)}" '
+                   f'style="max-width:100%">' for p in figures[default_key])
     payload = json.dumps(data).replace("</", "<\\/")
     return (f'<div class="hu-static-widget" id="{uid}">\n<div class="hu-controls">{"".join(rows)}</div>\n'
             f'<div class="hu-note" style="font-size:85%;color:#555">Static preview of an interactive figure: '

@@ -193,6 +193,14 @@ def test_static_html_maps_every_setting_to_its_figure():
     assert "src=\"http" not in p.html and "<script src" not in p.html   # nothing external
 
 
+def test_identical_figures_are_stored_once():
+    p = widgets.Panel(lambda bits=32, unused="a": make_draw([])(bits=bits), bits=[16, 32, 64], unused=["a", "b"])
+    data = static_data(p.html)
+    assert data["figures"]["1,0"] == [-1] and data["figures"]["0,1"] == data["figures"]["0,0"]
+    assert data["figures"]["1,1"] == [-1]   # bits 32 with unused="b" is the default's picture: the <img>
+    assert len(data["images"]) == 2          # bits 16 and bits 64
+
+
 def test_png_resolution_and_minimum_font(monkeypatch):
     from PIL import Image
     fig, ax = plt.subplots(figsize=(2, 1))

@@ -5,9 +5,9 @@ them, press keys on their sliders and time each key press to the new figure (the
    version (an image), never the raw `VBox(children=...` text; then a slider over cached results and one that
    retrains CSQ at every move.
 2. The workbook's own widgets (copies of notebooks 00 and 01): 00's code-length widget over cached codes, 01's
-   λ widget that retrains CSQ on digits (HASHING_WIDGET_SECONDS=0: nothing pre-rendered beyond the defaults, so a
-   move really draws, and trains where 01's lru_cache has no model), and a burst of three key presses on 01's λ: the widget says it is busy and computes only
-   the first and the last value.
+   λ widget that retrains CSQ on digits (HASHING_WIDGET_SECONDS=0: nothing pre-rendered beyond the defaults, so
+   a move really draws, and trains where 01's lru_cache has no model), and a burst of three key presses on 01's
+   λ: the widget says it is busy and computes only the first and the last value.
 
 Latencies are printed and written to $WIDGET_LATENCY_JSON (default build/browser/widget_latency.json) with the
 machine's load average; they are measurements, not assertions (the goals: < 1 s cached, < 3 s retraining on an

@@ -86,7 +86,8 @@ const out = [...root.querySelectorAll('[data-knob]')].map(k => {
     const o = root.querySelector('#' + k.id + '-label');
     return [k.value, o ? o.textContent : k.options[k.selectedIndex].text]; });
 const imgs = [...root.querySelectorAll('.hu-figure img')];
-return {knobs: out, src: imgs.map(i => i.src), alt: imgs.map(i => i.alt), ok: imgs.every(i => i.complete && i.naturalWidth > 0),
+return {knobs: out, src: imgs.map(i => i.src), alt: imgs.map(i => i.alt),
+        ok: imgs.every(i => i.complete && i.naturalWidth > 0),
         note: root.querySelector('.hu-note').textContent, missing: root.querySelector('.hu-missing').textContent};
 """
 
@@ -123,5 +124,6 @@ def test_static_slider_and_menu_swap_label_and_image(browser, pages, server, pag
     assert s3["knobs"] == [["1", "32"], ["2", "0.20"], ["0", "arc"]] and s3["src"] not in (s0["src"], s2["src"]), s3
     Select(browser.find_element(By.CSS_SELECTOR, ".hu-static-widget select")).select_by_visible_text("cos")
     assert browser.execute_script(STATE)["src"] == s0["src"]       # back at the defaults: the first figure
-    errors = [e["message"][:200] for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+    errors = [e["message"][:200] for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and "favicon" not in e["message"]]
     assert not errors, errors
