@@ -144,11 +144,17 @@ def move(driver, name, key, presses=1):
 
 
 def open_and_run(browser, lab, name):
-    browser.get(f"{lab}/lab/tree/{name}?token={TOKEN}")
+    """Open `name` in the Lab page already loaded (a new page load would restore the workspace, reopening the
+    notebook closed before, which could then be the current one), wait for its kernel, run all cells."""
+    if browser.execute_script("return !!window.jupyterapp"):
+        browser.execute_script("window.jupyterapp.commands.execute('docmanager:open', {path: arguments[0]})", name)
+    else:
+        browser.get(f"{lab}/lab/tree/{name}?token={TOKEN}")
     wait_for(lambda: browser.execute_script(
         "const a = window.jupyterapp; const w = a && a.shell.currentWidget;"
-        "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
-        " && w.sessionContext.session.kernel.status === 'idle');"), 180, f"{name}'s kernel", browser)
+        "return !!(w && w.context && w.context.path === arguments[0] && w.sessionContext"
+        " && w.sessionContext.session && w.sessionContext.session.kernel"
+        " && w.sessionContext.session.kernel.status === 'idle');", name), 180, f"{name}'s kernel", browser)
     browser.execute_script("return window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
@@ -171,8 +177,11 @@ def wait_widget(browser, name, timeout=600):
 
 
 def shut_down(browser):
+    """Stop the notebook's kernel and close it unsaved: marked clean first, so that neither Lab's "save your work"
+    dialog nor the page's beforeunload prompt (key presses count as a user gesture) blocks the next page."""
     browser.execute_async_script(
         "const done = arguments[0]; const w = window.jupyterapp.shell.currentWidget;"
+        "w.context.model.dirty = false;"
         "w.sessionContext.shutdown().then(() => { w.close(); done(true); }, () => done(false));")
 
 
@@ -231,7 +240,7 @@ def test_widgets_redraw_in_jupyterlab(browser, lab):
 
     assert counts == [1] * len(counts), "each redraw shows exactly one figure"
     errors = [e["message"][:200] for e in browser.get_log("browser")
-              if e["level"] == "SEVERE" and "widget" in e["message"].lower()]
+              if e["level"] == "SEVERE" and "widget" in e["message"].split(" - ", 1)[-1].lower()]  # not the URL
     assert not errors, errors
     out = Path(os.environ.get("WIDGET_LATENCY_JSON", ROOT / "build" / "browser" / "widget_latency.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
