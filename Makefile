@@ -7,13 +7,17 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # fast mode: real training on small real data (digits); nothing downloads during tests
 TEST_ENV := HASHING_FAST=1 HASHING_OFFLINE=1
 
-.PHONY: install workbook workbook-full test unit notebooks lab benchmark clean data student grade book browser-test
+.PHONY: install workbook workbook-full test unit notebooks lab lab-fast benchmark clean data student grade book browser-test
+# ipywidgets 7.7.1 (Colab's) beside the venv: `make test` runs the widget tests and two widget notebooks with it
+# (tests/test_ipywidgets7.py); pure Python, put first on PYTHONPATH, everything else from the venv
+IPYW7  := $(VENV)/ipywidgets7
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -e ".[notebooks,test,cluster,book,grading]"
+	$(BIN)/python -m pip install --quiet --upgrade --no-deps --target $(IPYW7) ipywidgets==7.7.1 ipython_genutils==0.2.0
 	$(BIN)/python -c "import hashing_utils, torch, torchvision, nbval, distributed, sphinx, selenium, nbgrader; print('installed: torch', torch.__version__)"
 	touch $(STAMP)
 
@@ -28,7 +32,7 @@ workbook-full: $(STAMP)
 
 ## unit tests and nbval on every notebook (fast mode), in one pytest run
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests \
+	$(TEST_ENV) IPYWIDGETS7=$(IPYW7) $(BIN)/python -m pytest -q -p no:cacheprovider tests \
 		--nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=1200 $(NOTEBOOKS)
 
 unit: $(STAMP)
@@ -61,8 +65,7 @@ browser-test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-## JupyterLab in fast mode (small bundled data, nothing downloads): what `make test` runs, interactively
-.PHONY: lab-fast
+## JupyterLab in fast mode (small bundled data, short training, nothing downloads): what `make test` runs, interactively
 lab-fast: $(STAMP)
 	HASHING_FAST=1 HASHING_OFFLINE=1 $(BIN)/jupyter lab notebooks/
 
