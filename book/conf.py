@@ -18,7 +18,9 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 # notebooks: never executed here; outputs as committed
 nb_execution_mode = "off"
 nb_merge_streams = True
-nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: tools/build_book.py replaces live widgets by a note
+nb_ipywidgets_js = {}  # no widget JavaScript from a CDN: tools/build_book.py keeps hu.widgets' static version
+# (inline slider/menu over pre-rendered figures) and drops the live view, which needs a kernel
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 myst_enable_extensions = ["dollarmath", "amsmath", "html_image", "colon_fence"]
 myst_heading_anchors = 3
 

@@ -82,7 +82,7 @@ def run_links_html(name: str, settings) -> str:
 def static_notebook(nb, name: str = "", settings=None):
     """`nb` as the site shows it: display maths as blocks (as Jupyter renders it), run links under the title (for
     `name`, from `settings`), install cell and bookkeeping hidden, test markers stripped, alt text from captions,
-    widget views replaced by WIDGET_NOTE and the saved widget state dropped (it would be dead)."""
+    widgets shown by their static version (slider/menu over pre-rendered figures; WIDGET_NOTE where a live widget has none) and the saved widget state dropped (it would be dead)."""
     captions = links.captions(nb)
     heading = ""
     for i, cell in enumerate(nb.cells):
@@ -107,7 +107,10 @@ def static_notebook(nb, name: str = "", settings=None):
             cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
         outputs = []
         for out in cell.outputs:
-            if WIDGET_MIME in out.get("data", {}):
+            data = out.get("data", {})
+            if WIDGET_MIME in data and "text/html" in data:  # hu.widgets' static version (docs/widgets.md): keep it
+                out = nbformat.v4.new_output("display_data", data={k: v for k, v in data.items() if k != WIDGET_MIME})
+            elif WIDGET_MIME in data:  # a live widget with no static version: a note
                 out = nbformat.v4.new_output("display_data", data={"text/markdown": WIDGET_NOTE})
             outputs.append(out)
         cell.outputs = outputs
