@@ -63,7 +63,7 @@ from .training import forward_in_batches
 from .methods import TrainedMethod, get_method, list_methods
 
 __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
-           "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "environment", "class_code",
+           "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "setting_id", "environment", "class_code",
            "fit_classifier", "ClassifierAsHash", "benchmark_methods", "REFERENCE_EPOCHS", "reference_codes"]
 
 CLASSIFIER = "classifier"
@@ -557,34 +557,76 @@ def _adopt(res: dict, raw: bytes, replace: bool = False) -> dict:
     return {**hit, "cached": res["cached"]}
 
 
+def setting_id(config: dict) -> str:
+    """A short id of a run's whole configuration except its seed: runs with equal ids differ only by seed (what
+    summarise averages over, and what a paired comparison pairs)."""
+    return config_key({k: v for k, v in config.items() if k != "seed"})[:12]
+
+
+def _changed_hparams(config: dict) -> dict:
+    """The hyperparameters of a run that differ from its method's defaults (today's defaults)."""
+    cls = ClassifierAsHash if config["method"] == CLASSIFIER else get_method(config["method"])
+    return {k: v for k, v in config["hparams"].items() if k not in cls.defaults or v != cls.defaults[k]}
+
+
+# what a row measures (or records about one run), as opposed to what configures it
+RUN_FIELDS = METRIC_KEYS + ("seed", "train_seconds", "encode_seconds", "key", "cached", "date", "torch", "device",
+                            "threads")
+
+
 def result_rows(results: list[dict], bits_for_classifier=None) -> list[dict]:
-    """Flat rows (method, bits, seed, metrics, train_seconds) of a list of results; the classifier gives
-    two rows ('classifier', 'classifier-top2'), repeated for every `bits_for_classifier` value if given
-    (it is a reference for each code length; its own code length is C)."""
+    """Flat rows of a list of results: method, dataset, bits, code_bits, seed, one field per hyperparameter
+    that differs from the method's default, 'setting' (those as text, or 'default'), 'setting_id' (the whole
+    configuration but the seed), the metrics, train_seconds and the cache 'key'. The classifier gives two rows
+    ('classifier', 'classifier-top2'), repeated for every `bits_for_classifier` value if given (it is a
+    reference for each code length; its own code length is C)."""
     rows = []
     for r in results:
         c = r["config"]
+        changed = _changed_hparams(c)
+        config_fields = {"dataset": c["dataset"], **{k: v for k, v in changed.items() if k not in _ROW_NAMES},
+                         "setting": ", ".join(f"{k}={v}" for k, v in sorted(changed.items())) or "default",
+                         "setting_id": setting_id(c)}
         variants = [(c["method"], r["metrics"])]
         if "metrics_top2" in r:
             variants.append((f"{c['method']}-top2", r["metrics_top2"]))
         for name, m in variants:
             for b in (bits_for_classifier or [c["bits"]]) if c["method"] == CLASSIFIER else [c["bits"]]:
-                rows.append({"method": name, "bits": b, "code_bits": c["bits"], "seed": c["seed"], **m,
-                             "train_seconds": r["train_seconds"]})
+                rows.append({"method": name, "bits": b, "code_bits": c["bits"], **config_fields, "seed": c["seed"],
+                             **m, "train_seconds": r["train_seconds"], "key": r["key"]})
     return rows
 
 
-def summarise(rows: list[dict], keys=METRIC_KEYS + ("train_seconds",)) -> list[dict]:
-    """Mean and (sample) std over seeds per (method, bits): rows with '<key>' and '<key>_std', and 'n'."""
+_ROW_NAMES = ("method", "bits", "code_bits", "dataset", "setting", "setting_id", "n") + RUN_FIELDS
+
+
+def summarise(rows, keys=METRIC_KEYS + ("train_seconds",)):
+    """Mean and (sample) std over seeds of each configuration: rows with '<key>', '<key>_std' and 'n'.
+
+    A group is one (method, bits, setting_id): the whole configuration but the seed, so runs with different
+    hyperparameters, epochs or data are never pooled (rows without 'setting_id', made by hand, group by
+    (method, bits)). Each summary row keeps the fields that are equal across its group (method, bits,
+    dataset, the changed hyperparameters, ...). rows: a list of dicts (result_rows) -> a list of dicts; a
+    pandas DataFrame (hu.ablation's) -> a DataFrame."""
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        import pandas as pd
+        return pd.DataFrame(summarise(rows.to_dict("records"), keys))
     groups: dict = {}
     for r in rows:
-        groups.setdefault((r["method"], r["bits"]), []).append(r)
+        groups.setdefault((r["method"], r["bits"], r.get("setting_id")), []).append(r)
     out = []
-    for (m, b), rs in groups.items():
-        row = {"method": m, "bits": b, "code_bits": rs[0]["code_bits"], "n": len(rs)}
+    for rs in groups.values():
+        first = rs[0]
+        row = {k: v for k, v in first.items()
+               if k not in RUN_FIELDS and k not in keys and all(_same(r.get(k), v) for r in rs)}
+        row["n"] = len(rs)
         for k in keys:
             v = np.array([r[k] for r in rs], dtype=float)
             row[k] = float(v.mean())
             row[k + "_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
         out.append(row)
     return out
+
+
+def _same(a, b) -> bool:
+    return a == b or (a != a and b != b)      # NaN == NaN here (a DataFrame's empty cells)

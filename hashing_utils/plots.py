@@ -191,5 +191,66 @@ def compare_methods(results: dict, ax=None, metric: str = "map_all"):
     return ax
 
 
+def knob_effect(summary, knob: str, metric: str = "map_all", lines_by=(), default=None, ax=None,
+                title: str | None = None):
+    """A metric against one knob of an ablation: mean ± std over seeds (error bars), the tie bounds
+    ('<metric>_pessimistic' / '_optimistic' means, shaded) when the summary has them, one line per setting of
+    the `lines_by` columns (other knobs, bits), the default value of the knob marked by a dotted line.
+    summary: a pandas DataFrame from hx.summarise (columns knob, metric, metric + '_std', n). The x axis is
+    categorical (the knob's values in order), so 1e-4 and 0.1 sit side by side."""
+    ax = _ax(ax, (5.0, 3.6))
+    values = sorted(summary[knob].dropna().unique())
+    pos = {v: i for i, v in enumerate(values)}
+    lines_by = [c for c in lines_by if c in summary.columns]
+    groups = summary.groupby(lines_by, sort=True, dropna=False) if lines_by else [((), summary)]
+    for i, (key, g) in enumerate(groups):
+        g = g.dropna(subset=[knob]).sort_values(knob)
+        xs = [pos[v] for v in g[knob]]
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}" for c, v in zip(lines_by, key))
+        colour = PALETTE[i % len(PALETTE)]
+        n = int(g["n"].min()) if "n" in g else 1
+        ax.errorbar(xs, g[metric], yerr=g[metric + "_std"] if metric + "_std" in g and n > 1 else None,
+                    marker="o", capsize=3, color=colour,
+                    label=(label + " " if label else "") + (f"(mean ± std, n={n})" if n > 1 else "(one seed)"))
+        lo, hi = metric + "_pessimistic", metric + "_optimistic"
+        if lo in g and hi in g:
+            ax.fill_between(xs, g[lo], g[hi], color=colour, alpha=0.15, lw=0)
+    if default is not None and default in pos:
+        ax.axvline(pos[default], color="grey", ls=":", lw=1.2, label=f"default {knob}={default:g}"
+                   if isinstance(default, float) else f"default {knob}={default}")
+    ax.set_xticks(range(len(values)), [f"{v:g}" if isinstance(v, float) else str(v) for v in values])
+    ax.set_xlabel(knob)
+    ax.set_ylabel(metric + (" (shaded: tie bounds)" if metric + "_pessimistic" in summary else ""))
+    ax.set_title(title or f"{metric} against {knob}")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def distance_distributions(codes: dict, ax=None, max_pairs: int = 10000, title: str | None = None):
+    """Hamming distance / K of same-label (solid) and different-label (dashed) pairs, one colour per entry of
+    `codes` {label: (codes (n, K) ±1, labels (n,) or (n, C))}, as step histograms (densities) drawn with
+    seaborn. Dividing by K lets different code lengths share the axis."""
+    import pandas as pd
+    import seaborn as sns
+    ax = _ax(ax, (5.0, 3.6))
+    frames = []
+    for label, (c, y) in codes.items():
+        same, diff = pair_distances(c, y, max_pairs=max_pairs)
+        k = as_pm1(c).shape[1]
+        frames += [pd.DataFrame({"distance / K": same / k, "setting": label, "pairs": "same label"}),
+                   pd.DataFrame({"distance / K": diff / k, "setting": label, "pairs": "different label"})]
+    data = pd.concat(frames, ignore_index=True)
+    colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(codes)}
+    for pairs, style in (("same label", "-"), ("different label", "--")):
+        sns.histplot(data[data["pairs"] == pairs], x="distance / K", hue="setting", hue_order=list(codes),
+                     palette=colours, stat="density", common_norm=False, element="step", fill=False,
+                     bins=np.linspace(0, 1, 34), linestyle=style, linewidth=1.5, ax=ax, legend=pairs == "same label")
+    ax.set_ylabel("density")
+    ax.set_title((title + ": " if title else "") + "same label (solid), different label (dashed)", fontsize=9)
+    return ax
+
+
 __all__ = ["setup", "pair_distances", "hamming_distributions", "tsne_codes", "pr_curves", "retrieval_gallery",
-           "bit_balance", "training_curves", "results_table", "compare_methods", "PALETTE"]
+           "bit_balance", "training_curves", "results_table", "compare_methods", "knob_effect",
+           "distance_distributions", "PALETTE"]
