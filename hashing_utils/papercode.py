@@ -22,7 +22,7 @@ from . import experiments as hx
 from .methods import fit, get_method
 from .stats import paired_difference
 
-__all__ = ["Difference", "PUBLIC_CODE", "difference_of", "compare", "compare_cross_modal"]
+__all__ = ["Difference", "PUBLIC_CODE", "difference_of", "protocol", "compare", "compare_cross_modal"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,26 @@ PUBLIC_CODE: dict[str, list[Difference]] = {
 
 # the paper's side of a comparison, where it is not simply the method's defaults
 BASELINES = {("orthohash", "OrthoArc: clamp before arccos"): {"variant": "arc"}}
+
+
+def protocol(method: str, fast: bool) -> dict:
+    """The bounded protocol of the notebooks' "paper and public code" sections and of docs/paper-vs-code.md:
+    32 bits, 3 seeds (DCHML in full mode: 5), few epochs. Fast mode: digits (ADSH: the multi-label digits mosaic; DCHML: the digits
+    two-view set). Full mode: the packaged 1,000-image Fashion-MNIST training subset with its 5,000-image
+    database (ADSH: the full digits mosaic; DCHML: Wikipedia), so each section stays near a minute on a CPU."""
+    if method == "dchml":
+        p = {"dataset": "digits-two-view", "epochs": 8} if fast else {"dataset": "wikipedia", "epochs": 20}
+        p["fast"] = bool(fast)
+    elif method == "adsh":
+        p = {"dataset": "digits-mosaic", "fast": bool(fast), "epochs": 6 if fast else 8}
+    else:
+        p = {"dataset": "digits", "fast": True, "epochs": 6} if fast else {"dataset": "fashion-mnist", "fast": True,
+                                                                          "epochs": 8}
+    # DCHML's cross-modal term is the one choice with no other evidence: five seeds in full mode
+    p.update(bits=32, seeds=5 if method == "dchml" and not fast else 3)
+    subset = " subset" if p["dataset"] == "fashion-mnist" else ""
+    p["label"] = f"{p['dataset']}{subset}, {p['bits']} bits, {p['epochs']} epochs, {p['seeds']} seeds"
+    return p
 
 
 def difference_of(method: str, name: str) -> Difference:
