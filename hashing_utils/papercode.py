@@ -137,14 +137,21 @@ def compare(method: str, name: str, dataset: str = "digits", bits: int = 32, see
 
 
 def compare_cross_modal(name: str, split, bits: int = 32, seeds=3, *, epochs=None, device=None,
-                        metric: str = "map_all", **fit_kwargs) -> dict:
+                        metric: str = "map_all", paper: dict | None = None, **fit_kwargs) -> dict:
     """compare() for DCHML on a crossmodal split (cm.load_two_view): both directions. Returns
     {'paper'|'code': {direction: {seed: metric}}, 'difference': {direction: PairedDifference (code - paper)}}.
-    The fits are not cached (a cross-modal run is not an hx experiment); fit_kwargs go to hu.fit."""
+    The fits are not cached (a cross-modal run is not an hx experiment); fit_kwargs go to hu.fit. paper: the
+    'paper' entry of an earlier call with the same split, bits, seeds and epochs (its runs are then reused)."""
     diff = difference_of("dchml", name)
     seeds = _seeds(seeds)
     out = {"paper": {}, "code": {}, "difference": {}, "code_hparams": dict(diff.hparams)}
+    if paper is not None:
+        if any(sorted(v) != sorted(seeds) for v in paper.values()):
+            raise ValueError(f"the given paper runs have other seeds than {seeds}")
+        out["paper"] = {d: dict(v) for d, v in paper.items()}
     for side, hp in (("paper", {}), ("code", diff.hparams)):
+        if side == "paper" and paper is not None:
+            continue
         for seed in seeds:
             hasher = fit("dchml", split.train, split.y_train, bits=bits, seed=seed, epochs=epochs, device=device,
                          **{**fit_kwargs, **hp})
