@@ -282,3 +282,25 @@ def test_difference_of_errors_name_the_known_ones():
         pc.difference_of("csq", "no such thing")
     with pytest.raises(ValueError, match="no public-code differences"):
         pc.difference_of("lsh", "x")
+
+
+def test_compare_trains_both_sides_with_the_same_seeds_and_the_switch(tmp_path, monkeypatch):
+    monkeypatch.setenv("HASHING_CACHE_DIR", str(tmp_path))
+    r = pc.compare("csq", "float32 tanh + BCELoss", dataset="digits", bits=16, seeds=2, epochs=1, fast=True)
+    assert sorted(r["paper"]) == sorted(r["code"]) == [0, 1]
+    assert [x["config"]["hparams"]["bce"] for x in r["runs"]["code"]] == ["float32", "float32"]
+    assert [x["config"]["hparams"]["bce"] for x in r["runs"]["paper"]] == ["logits", "logits"]
+    d = r["difference"]
+    assert d.n == 2 and d.mean == pytest.approx(sum(r["code"].values()) / 2 - sum(r["paper"].values()) / 2)
+    again = pc.compare("csq", "float32 tanh + BCELoss", dataset="digits", bits=16, seeds=2, epochs=1, fast=True)
+    assert all(x["cached"] for side in again["runs"].values() for x in side)      # through the experiment cache
+
+
+def test_protocol_is_bounded_and_names_its_data():
+    for method in pc.PUBLIC_CODE:
+        for fast in (True, False):
+            p = pc.protocol(method, fast)
+            assert p["bits"] == 32 and p["seeds"] in (3, 5) and p["epochs"] <= 20
+            assert p["dataset"] in p["label"]
+    with pytest.raises(ValueError, match="other seeds"):
+        pc.compare_cross_modal("extra e⁰ per positive", None, seeds=3, paper={"image->text": {0: 0.5}})
