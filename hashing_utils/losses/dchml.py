@@ -7,6 +7,7 @@ Three pieces, each a plain function of tensors:
   proxies, minus a margin σ) against the logits of its negative categories, all scaled by γ.
 - shared_codes / quantization_loss: B = sgn(B_image + B_text) and λ‖B − u‖².
 - coupling_loss: the cross-modal term. Its published form was not found; this is a reading (see its docstring).
+- cross_modal_softmax_loss: the PaddlePaddle port's cross-modal term, the only public evidence for its form.
 """
 import torch
 import torch.nn.functional as F

@@ -9,7 +9,8 @@ ranks a text database and the other way round. Training goes through training.tr
 2. shared codes B (N, K) initialised from the labels, B_i = sgn(Σ_{j∈Γ_i} c_j);
 3. each epoch the image network, then the text network, is trained for one pass with
    margin-dynamic-softmax(u, y, proxies) + λ‖B − u‖² + μ‖u − v‖²/K (v: the other network's code of the
-   pair, fixed during this network's turn; the coupling term is a reading), after which
+   pair, fixed during this network's turn; the coupling term is a reading, coupling="softmax" switches to the
+   PaddlePaddle port's form), after which
    B = sgn(B_image + B_text).
 
 hu.fit("dchml", (X_image, X_text), y, bits=32) returns a CrossModalHasher: encode(x, modality="image"|"text").
