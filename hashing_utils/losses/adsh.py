@@ -63,7 +63,7 @@ def angular_margin_logits(cos: torch.Tensor, target: torch.Tensor, margin: str =
     raise ValueError(f"margin must be 'cosface' or 'sphereface', got {margin!r}")
 
 
-def dynamic_cosine_logits(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor):
+def dynamic_cosine_logits(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor, keep_positive_columns: bool = False):
     """The dynamic softmax for multi-label rows [reading, unverified against the paper].
 
     A (C+1)-th "dynamic class" whose vector is the mean of w_c over the positives Γ_i is the target;
@@ -72,6 +72,9 @@ def dynamic_cosine_logits(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor):
     u: (B, K), w: (C, K), y: (B, C) multi-hot with at least one 1 per row.
     Returns cos (B, C+1) with -inf at positive columns, and the target mask (B, C+1) (True in the last column).
     For a single-label row this is exactly the plain cosine softmax with the class column moved to the end.
+    keep_positive_columns=True is FIRe's form: the positives' own columns stay in the softmax as non-targets
+    (no -inf), so even a one-hot row has its class twice, once with the margin (the target) and once without;
+    its loss cannot fall below log(1 + e^{sm}). Taught in: notebooks/04, "The paper and the public code".
     """
     y = y.to(u.dtype)
     n_pos = y.sum(1, keepdim=True)
@@ -80,7 +83,8 @@ def dynamic_cosine_logits(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor):
     cos = cosine_logits(u, w)
     w_dyn = (y @ w) / n_pos                      # (B, K): mean class vector of the positives
     cos_dyn = (F.normalize(u, dim=1, eps=_EPS) * F.normalize(w_dyn, dim=1, eps=_EPS)).sum(1, keepdim=True)
-    cos = cos.masked_fill(y.bool(), float("-inf"))
+    if not keep_positive_columns:
+        cos = cos.masked_fill(y.bool(), float("-inf"))
     target = torch.zeros(cos.shape[0], cos.shape[1] + 1, dtype=torch.bool, device=u.device)
     target[:, -1] = True
     return torch.cat([cos, cos_dyn], 1), target
@@ -104,13 +108,14 @@ def adsh_class_code_regulariser(w: torch.Tensor, alpha: float = 1.0, beta: float
 
 
 def adsh_loss(u: torch.Tensor, w: torch.Tensor, y: torch.Tensor, margin: str = "cosface", s: float = 10.0,
-              m: float = 0.2, alpha: float = 1.0, beta: float = 1.0) -> torch.Tensor:
+              m: float = 0.2, alpha: float = 1.0, beta: float = 1.0, keep_positive_columns: bool = False) -> torch.Tensor:
     """L = mean_i CE(margin logits of the dynamic softmax, target) + R(w).
 
     u: (B, K) codes, w: (C, K) learnable class vectors, y: (B, C) multi-hot (one-hot for single-label data).
+    keep_positive_columns: see dynamic_cosine_logits (False: the workbook; True: FIRe's multi-label form).
     Taught in: notebooks/04_adsh_angular.ipynb, section Derivation and Step-by-step implementation.
     """
-    cos, target = dynamic_cosine_logits(u, w, y)
+    cos, target = dynamic_cosine_logits(u, w, y, keep_positive_columns)
     finite = torch.isfinite(cos)
     logits = angular_margin_logits(cos.masked_fill(~finite, 0.0), target, margin, s, m)
     logits = logits.masked_fill(~finite, float("-inf"))

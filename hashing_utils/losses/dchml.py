@@ -7,6 +7,7 @@ Three pieces, each a plain function of tensors:
   proxies, minus a margin σ) against the logits of its negative categories, all scaled by γ.
 - shared_codes / quantization_loss: B = sgn(B_image + B_text) and λ‖B − u‖².
 - coupling_loss: the cross-modal term. Its published form was not found; this is a reading (see its docstring).
+- cross_modal_softmax_loss: the PaddlePaddle port's cross-modal term, the only public evidence for its form.
 """
 import torch
 
@@ -14,7 +15,9 @@ from ..codes import binarize
 from .psldh import category_code_loss
 
 __all__ = ["proxy_code_loss", "margin_dynamic_softmax_loss", "dynamic_positive_similarity", "shared_codes",
-           "quantization_loss", "coupling_loss"]
+           "quantization_loss", "coupling_loss", "cross_modal_softmax_loss"]
+
+COUPLINGS = ("squared", "softmax")
 
 
 # The proxy network's objective IS PSLDH's category-code loss (one loss, two names: DCHML calls the codes proxies).
@@ -33,13 +36,15 @@ def dynamic_positive_similarity(u: torch.Tensor, y: torch.Tensor, proxies: torch
 
 
 def margin_dynamic_softmax_loss(u: torch.Tensor, y: torch.Tensor, proxies: torch.Tensor,
-                                margin: float, scale: float) -> torch.Tensor:
+                                margin: float, scale: float, extra_one_per_positive: bool = False) -> torch.Tensor:
     """mean_i ℓ_i with ℓ_i = −log[ e^{γ(s_i⁺ − σ)} / ( e^{γ(s_i⁺ − σ)} + Σ_{q∈Ψ_i} e^{γ u_iᵀc_q} ) ].
 
     u: (B, K) continuous codes (tanh outputs); y: (B, C) multi-hot labels (Γ_i = its 1s, Ψ_i = its 0s);
     proxies: (C, K) ±1 proxy codes; margin σ (in inner-product units, the paper uses 0.3K); scale γ.
     The C − |Γ_i| negative logits and the one positive logit go through one logsumexp (stable for any γ);
     positive classes are masked out of the denominator with −inf.
+    extra_one_per_positive=True reproduces the PaddlePaddle port's fault (the one PSLDH fixed upstream): each
+    positive class adds e⁰ = 1 to the denominator, i.e. |Γ_i| more terms of logit 0.
     Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     if y.shape != (u.shape[0], proxies.shape[0]):
@@ -51,6 +56,8 @@ def margin_dynamic_softmax_loss(u: torch.Tensor, y: torch.Tensor, proxies: torch
     pos = scale * ((s * yf).sum(1) / yf.sum(1) - margin)            # (B,) γ(s⁺ − σ)
     neg = (scale * s).masked_fill(y.bool(), float("-inf"))          # (B, C) γ u_iᵀc_q, q ∈ Ψ_i
     logits = torch.cat([pos[:, None], neg], dim=1)
+    if extra_one_per_positive:
+        logits = torch.cat([logits, torch.zeros_like(s).masked_fill(~y.bool(), float("-inf"))], dim=1)
     return (torch.logsumexp(logits, dim=1) - pos).mean()
 
 
@@ -86,3 +93,24 @@ def coupling_loss(u: torch.Tensor, u_other: torch.Tensor) -> torch.Tensor:
     Taught in: notebooks/07_dchml_cross_modal.ipynb, section Derivation and Step-by-step implementation.
     """
     return (u - u_other.to(u.dtype)).pow(2).sum(1).mean() / u.shape[1]
+
+
+def cross_modal_softmax_loss(u: torch.Tensor, v: torch.Tensor, y: torch.Tensor, proxies: torch.Tensor,
+                             margin: float, scale: float) -> torch.Tensor:
+    """The PaddlePaddle port's cross-modal term (the only public evidence for its form; not the authors' code):
+
+        −mean_i log[ e^{γ(s⁺_i(u) − σ)} / ( Σ_{q∈Ψ_i} e^{γ v_iᵀc_q} + e^{γ(s⁺_i(v) − σ)} ) ]
+
+    u's dynamic positive logit against the OTHER modality's denominator (v's positive and negative logits).
+    u: (B, K) this network's codes; v: (B, K) the other modality's codes of the same pairs (held fixed);
+    y: (B, C) multi-hot; proxies: (C, K); margin σ; scale γ. The numerator is not in the denominator, so the
+    value can be negative; with v fixed its gradient is that of −γ s⁺_i(u): a linear pull of u toward the mean
+    of its positive proxies. The port weights it 0.1. Taught in: notebooks/07, "The paper and the public code".
+    """
+    if u.shape != v.shape:
+        raise ValueError(f"u and v must have the same shape (B, K); got {tuple(u.shape)} and {tuple(v.shape)}")
+    pos_u = scale * (dynamic_positive_similarity(u, y, proxies) - margin)
+    v = v.to(u.dtype)
+    pos_v = scale * (dynamic_positive_similarity(v, y, proxies) - margin)
+    neg_v = (scale * v @ proxies.to(u.dtype).T).masked_fill(y.bool(), float("-inf"))
+    return (torch.logsumexp(torch.cat([pos_v[:, None], neg_v], 1), 1) - pos_u).mean()

@@ -31,14 +31,29 @@ def gaussian_logits(u: torch.Tensor, centres: torch.Tensor, lam: float) -> torch
     return -0.5 * lam * sq
 
 
-def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
+CLASS_WISE_FORMS = ("log_softmax", "eps")
+
+
+def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam: float = 0.5,
+                    form: str = "log_softmax") -> torch.Tensor:
     """L_cw = -(1/B) Σ_i log p(y_i | u_i),  p(c | u) = softmax_c(-(λ_cw/2) ‖u - μ_c‖²).
 
     u: (B, K) linear outputs; y: (B,) class ids or (B, C) one-hot; centres: (C, K) class centres μ_c.
+    form "log_softmax": exact (a stable log-softmax). form "eps": the re-implementation's arithmetic,
+        p_c = e^{a_c} / (Σ_j e^{a_j} + 1e-6),  L = -(1/B) Σ_i log(p_{y_i} + 1e-6),  a_c = -(λ/2)‖u - μ_c‖²,
+    without subtracting the largest a: when every e^{a} is small (far centres, many bits) the two constants
+    dominate and the loss and its gradient flatten. Taught in: notebooks/02, "The paper and the public code".
     Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
+    if form not in CLASS_WISE_FORMS:
+        raise ValueError(f"form must be one of {CLASS_WISE_FORMS}, got {form!r}")
     ids = single_label_ids(y, "DCWH's class-wise loss", centres.shape[0]).to(u.device)
-    return F.cross_entropy(gaussian_logits(u, centres, lam), ids)
+    a = gaussian_logits(u, centres, lam)
+    if form == "log_softmax":
+        return F.cross_entropy(a, ids)
+    e = a.exp()
+    p = e.gather(1, ids[:, None])[:, 0] / (e.sum(1) + 1e-6)
+    return -torch.log(p + 1e-6).mean()
 
 
 def cube_penalty(u: torch.Tensor, bound: float = 1.1) -> torch.Tensor:
@@ -74,17 +89,17 @@ def class_means(u: torch.Tensor, y: torch.Tensor, n_classes: int, previous: torc
 
 
 def dcwh_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam: float = 0.5, weight_cubic: float = 10.0,
-              weight_vertex: float = 0.01, stage: int = 1, bound: float = 1.1) -> torch.Tensor:
+              weight_vertex: float = 0.01, stage: int = 1, bound: float = 1.1, form: str = "log_softmax") -> torch.Tensor:
     """L = L_cw + w_cube · cube_penalty(u)   (stage 1)
        L = L_cw + w_vert · vertex_penalty(u) (stage 2)
 
     u: (B, K) linear outputs; y: (B,) ids or (B, C) one-hot; centres: (C, K). Stage 2 drops the cube term:
-    the vertex term already keeps u near the cube's vertices.
+    the vertex term already keeps u near the cube's vertices. form: see class_wise_loss.
     Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if stage not in (1, 2):
         raise ValueError(f"stage must be 1 (cube constraint) or 2 (vertex constraint), got {stage!r}")
-    loss = class_wise_loss(u, y, centres, lam)
+    loss = class_wise_loss(u, y, centres, lam, form)
     if stage == 1:
         return loss + weight_cubic * cube_penalty(u, bound)
     return loss + weight_vertex * vertex_penalty(u)

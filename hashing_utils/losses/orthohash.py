@@ -22,14 +22,19 @@ def orthohash_cosines(v: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def orthohash_logits(v: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, s: float = 8.0, m: float = 0.2,
-                     variant: str = "cos", eps: float = 1e-12) -> torch.Tensor:
+                     variant: str = "cos", eps: float = 1e-12, arc_clamp: float = 0.0) -> torch.Tensor:
     """Margin logits (B, C).
 
     OrthoCos: z_nc = s (cos θ_nc − m y_nc);  OrthoArc: z_nc = s cos(θ_nc + m y_nc).
     v: (B, K); targets: (C, K) ±1; y: (B, C) multi-hot. OrthoArc is evaluated as
     cos θ cos(m y) − sin θ sin(m y) with sin θ = √max(1 − cos² θ, eps): the same value as cos(arccos(·) + m y)
     without arccos, whose derivative is infinite at cos θ = ±1.
+    arc_clamp > 0 (OrthoArc only) computes it as the public code does instead: θ = arccos(clamp(cos θ, −1 + c, 1 − c)),
+    z = s cos(θ + m y) with c = arc_clamp (the code: 1e-5), so every logit whose cosine lies beyond ±(1 − c) (a
+    code within about √(2c) rad of a target) is constant and passes no gradient.
     """
+    if arc_clamp < 0 or arc_clamp >= 1:
+        raise ValueError(f"arc_clamp must lie in [0, 1), got {arc_clamp!r}")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     cos = orthohash_cosines(v, targets)
@@ -38,6 +43,9 @@ def orthohash_logits(v: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, s:
     y = y.to(cos.dtype)
     if variant == "cos":
         return s * (cos - m * y)
+    if arc_clamp > 0:
+        theta = torch.acos(cos.clamp(-1 + arc_clamp, 1 - arc_clamp))
+        return s * torch.cos(theta + m * y)
     sin = (1 - cos * cos).clamp_min(eps).sqrt()  # θ ∈ [0, π], so sin θ ≥ 0
     return s * (cos * torch.cos(m * y) - sin * torch.sin(m * y))
 
@@ -58,11 +66,12 @@ def smoothed_targets(y: torch.Tensor) -> torch.Tensor:
 
 
 def orthohash_loss(v: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, s: float = 8.0, m: float = 0.2,
-                   variant: str = "cos") -> torch.Tensor:
+                   variant: str = "cos", arc_clamp: float = 0.0) -> torch.Tensor:
     """L = −(1/B) Σ_n Σ_c ỹ_nc log softmax_c(z_n), z from orthohash_logits, ỹ = y / Σy.
 
     v: (B, K) head outputs (after BatchNorm); targets: (C, K) ±1; y: (B, C) multi-hot. Returns a scalar.
+    arc_clamp: see orthohash_logits (0: exact; 1e-5: the public code's clamp before arccos).
     Taught in: notebooks/06_orthohash_one_loss.ipynb, section Derivation and Step-by-step implementation.
     """
-    z = orthohash_logits(v, targets, y, s, m, variant)
+    z = orthohash_logits(v, targets, y, s, m, variant, arc_clamp=arc_clamp)
     return -(smoothed_targets(y).to(z.dtype) * F.log_softmax(z, dim=1)).sum(1).mean()

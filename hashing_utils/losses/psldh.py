@@ -34,12 +34,13 @@ def _check(u, codes, y):
 
 
 def partial_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu: float = 0.2,
-                         eta: float = 0.2) -> torch.Tensor:
+                         eta: float = 0.2, extra_one_per_positive: bool = False) -> torch.Tensor:
     """mean_i (1/|Γ_i|) Σ_{j∈Γ_i} -log[ e^{η(u_iᵀb_j - μK)} / (e^{η(u_iᵀb_j - μK)} + Σ_{q∈Ψ_i} e^{η u_iᵀb_q}) ].
 
     u: (B, K); codes: (C, K) ±1 category codes b_c; y: (B, C) multi-hot. Each positive competes only with
     the negatives Ψ_i: the other positives are absent from its denominator (the fixed upstream bug added
     e⁰ = 1 per positive there instead). -log(e^a / (e^a + e^L)) = softplus(L - a), computed stably.
+    extra_one_per_positive=True reproduces that old code: |Γ_i| more terms e⁰ in every denominator.
     Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Derivation and Step-by-step implementation.
     """
     _check(u, codes, y)
@@ -51,6 +52,8 @@ def partial_softmax_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, 
     very_neg = torch.finfo(u.dtype).min
     neg_lse = torch.logsumexp(logit.masked_fill(pos, very_neg), 1, keepdim=True)
     neg_lse = torch.where((~pos).any(1, keepdim=True), neg_lse, torch.full_like(neg_lse, very_neg))
+    if extra_one_per_positive:
+        neg_lse = torch.logaddexp(neg_lse, pos.sum(1, keepdim=True).to(u.dtype).log())
     per_pair = torch.nn.functional.softplus(neg_lse - pos_logit)    # (B, C), used at positives only
     per_pair = torch.where(pos, per_pair, torch.zeros_like(per_pair))
     return (per_pair.sum(1) / pos.sum(1).to(u.dtype)).mean()
@@ -84,9 +87,10 @@ def psldh_quantisation(u: torch.Tensor) -> torch.Tensor:
 
 
 def psldh_loss(u: torch.Tensor, codes: torch.Tensor, y: torch.Tensor, mu: float = 0.2, eta: float = 0.2,
-               lam: float = 0.01) -> torch.Tensor:
+               lam: float = 0.01, extra_one_per_positive: bool = False) -> torch.Tensor:
     """Stage 2: L = partial_softmax_loss(u, codes, y, μ, η) + λ mean_i ‖sgn(u_i) - u_i‖²,  u = tanh(z).
 
+    extra_one_per_positive: see partial_softmax_loss.
     Taught in: notebooks/05_psldh_partial_softmax.ipynb, section Derivation and Step-by-step implementation.
     """
-    return partial_softmax_loss(u, codes, y, mu, eta) + lam * psldh_quantisation(u)
+    return partial_softmax_loss(u, codes, y, mu, eta, extra_one_per_positive) + lam * psldh_quantisation(u)

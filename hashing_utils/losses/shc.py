@@ -44,7 +44,10 @@ def masked_softmax_profile(logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     return (y.T @ p) / counts.clamp_min(1)[:, None]
 
 
-def normalise_similarity(profile: torch.Tensor) -> torch.Tensor:
+SIMILARITY_ORDERS = ("normalise_first", "symmetrise_first")
+
+
+def normalise_similarity(profile: torch.Tensor, order: str = "normalise_first") -> torch.Tensor:
     """S from the masked-softmax profile P (C, C):
 
         r_mj = (P_mj - mean_{j'≠m} P_mj') / max_{j'≠m} |P_mj' - mean_{j''≠m} P_mj''|    (j ≠ m)
@@ -54,12 +57,25 @@ def normalise_similarity(profile: torch.Tensor) -> torch.Tensor:
     "(-1, 1)": the extremes are attained here); then symmetrised. The mean and scale use the
     off-diagonal entries only (the diagonal of P is the masked 0, not a similarity). A row whose
     off-diagonal entries are all equal carries no information and becomes 0.
+
+    order="symmetrise_first" is the released code's order: P' = (P + Pᵀ)/2 first, then each row of P' centred
+    on its mean over ALL C entries and divided by its largest absolute deviation (the masked zero on the
+    diagonal included), then S_mm = 1. Row scales differ, so that S is not symmetric.
+    Taught in: notebooks/03, "The paper and the public code".
     Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
     c = profile.shape[0]
     if profile.shape != (c, c) or c < 2:
         raise ValueError(f"the profile must be square (C, C) with C >= 2, got {tuple(profile.shape)}")
+    if order not in SIMILARITY_ORDERS:
+        raise ValueError(f"order must be one of {SIMILARITY_ORDERS}, got {order!r}")
     off = ~torch.eye(c, dtype=torch.bool, device=profile.device)
+    if order == "symmetrise_first":
+        sym = (profile + profile.T) / 2
+        dev = sym - sym.mean(1, keepdim=True)
+        scale = dev.abs().amax(1, keepdim=True)
+        r = torch.where(scale > 0, dev / scale.clamp_min(torch.finfo(profile.dtype).tiny), torch.zeros_like(dev))
+        return r.masked_fill(~off, 1.0)
     mean = (profile * off).sum(1, keepdim=True) / (c - 1)
     dev = (profile - mean) * off
     scale = dev.abs().amax(1, keepdim=True)
@@ -68,12 +84,13 @@ def normalise_similarity(profile: torch.Tensor) -> torch.Tensor:
     return s.masked_fill(~off, 1.0)
 
 
-def class_similarity(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Stage 1 in one call: logits (N, C), one-hot y (N, C) -> S (C, C), symmetric, diagonal 1.
+def class_similarity(logits: torch.Tensor, y: torch.Tensor, order: str = "normalise_first") -> torch.Tensor:
+    """Stage 1 in one call: logits (N, C), one-hot y (N, C) -> S (C, C), symmetric, diagonal 1
+    (order: see normalise_similarity).
 
     Taught in: notebooks/03_shc_semantic_centres.ipynb, section Derivation and Step-by-step implementation.
     """
-    return normalise_similarity(masked_softmax_profile(logits, y))
+    return normalise_similarity(masked_softmax_profile(logits, y), order)
 
 
 def centre_objective(h: torch.Tensor, s: torch.Tensor, mu: float = 0.625) -> torch.Tensor:

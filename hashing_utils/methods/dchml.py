@@ -10,7 +10,8 @@ outputs between passes). The algorithm:
 2. shared codes B (N, K) initialised from the labels, B_i = sgn(Σ_{j∈Γ_i} c_j);
 3. each epoch the image network, then the text network, is trained for one pass with
    margin-dynamic-softmax(u, y, proxies) + λ‖B − u‖² + μ‖u − v‖²/K (v: the other network's code of the
-   pair, fixed during this network's turn; the coupling term is a reading), after which
+   pair, fixed during this network's turn; the coupling term is a reading, coupling="softmax" switches to the
+   PaddlePaddle port's form), after which
    B = sgn(B_image + B_text).
 
 hu.fit("dchml", (X_image, X_text), y, bits=32) returns a CrossModalHasher: encode(x, modality="image"|"text").
@@ -24,7 +25,8 @@ from .. import metrics
 from ..codes import binarize
 from ..devices import child_seed, fork_rng, pick_device, seed_everything
 from ..labels import to_multi_hot
-from ..losses.dchml import coupling_loss, margin_dynamic_softmax_loss, quantization_loss, shared_codes
+from ..losses.dchml import (COUPLINGS, coupling_loss, cross_modal_softmax_loss, margin_dynamic_softmax_loss,
+                             quantization_loss, shared_codes)
 from ..models import MLP, HashingModel
 from ..training import CrossModalHasher, as_input, check_training_settings, forward_in_batches, train_model
 from .base import TrainedMethod, check_bits, register, validation_split
@@ -74,19 +76,26 @@ class DCHML(TrainedMethod):
     Hyperparameters (paper values where given):
       margin: σ as a fraction of K (σ = 0.3K);   scale: γ = 0.3;   quant_weight: λ = 0.1;
       coupling_weight: μ of the cross-modal coupling term (a reading; 0 switches it off);
+      coupling: its form, "squared" (ours: ‖u − v‖²/K) or "softmax" (the PaddlePaddle port's
+        losses.cross_modal_softmax_loss; the port weights it 0.1: coupling_weight=0.1);
+      extra_one_per_positive: False; True reproduces the port's extra e⁰ per positive class in the
+        margin-dynamic-softmax denominator (a fault: PSLDH's authors fixed the same one upstream);
       proxy_steps, proxy_lr, proxy_alpha, proxy_beta: the category network (α = 0.05, β = 0.01 as PSLDH;
       500 Adam steps at lr 1e-3 instead of PSLDH's 200 SGD steps, see train_proxy_codes);
       hidden / dropout: the per-modality MLP (a choice for vector features).
     """
     name = "dchml"
     summary = "Cross-modal: per-modality nets, margin-dynamic-softmax to category proxies, shared codes B"
-    defaults = {"margin": 0.3, "scale": 0.3, "quant_weight": 0.1, "coupling_weight": 1.0,
+    defaults = {"margin": 0.3, "scale": 0.3, "quant_weight": 0.1, "coupling_weight": 1.0, "coupling": "squared",
+                "extra_one_per_positive": False,
                 "proxy_steps": 500, "proxy_lr": 1e-3, "proxy_alpha": 0.05, "proxy_beta": 0.01,
                 "hidden": (512,), "dropout": 0.2}
     hparam_docs = {"margin": "σ as a fraction of K: subtracted from the dynamic positive similarity",
                    "scale": "γ: scale of the margin-dynamic-softmax logits",
                    "quant_weight": "λ: weight of the quantisation term ‖B - u‖² toward the shared codes",
-                   "coupling_weight": "μ: weight of the cross-modal coupling ‖u - v‖²/K (a reading; 0: off)",
+                   "coupling_weight": "μ: weight of the cross-modal coupling term (a reading; 0: off)",
+                   "coupling": "'squared' (ours: ‖u - v‖²/K) or 'softmax' (the port's: u's positive vs v's denominator)",
+                   "extra_one_per_positive": "True: the port's fault, one e⁰ per positive in the softmax denominator",
                    "proxy_steps": "Adam steps of the category (proxy) network",
                    "proxy_lr": "learning rate of the proxy network",
                    "proxy_alpha": "α: bit-balance weight of the proxy network's loss",
@@ -94,6 +103,11 @@ class DCHML(TrainedMethod):
                    "hidden": "hidden layer widths of each modality's MLP", "dropout": "dropout of each MLP"}
     cross_modal = True
     train_defaults = {"epochs": 40, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
+
+    def __init__(self, bits, n_classes, seed=0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        if self.hparams["coupling"] not in COUPLINGS:
+            raise ValueError(f"dchml: coupling must be one of {COUPLINGS}, got {self.hparams['coupling']!r}")
 
     def setup_proxies(self, device) -> None:
         h = self.hparams
@@ -108,11 +122,16 @@ class DCHML(TrainedMethod):
         u_other: (B, K) the other modality's u of the same pairs."""
         h = self.hparams
         u = torch.tanh(z)
-        total = margin_dynamic_softmax_loss(u, y, self.proxies, h["margin"] * self.bits, h["scale"])
+        total = margin_dynamic_softmax_loss(u, y, self.proxies, h["margin"] * self.bits, h["scale"],
+                                            extra_one_per_positive=h["extra_one_per_positive"])
         if b is not None and h["quant_weight"]:
             total = total + h["quant_weight"] * quantization_loss(u, b)
         if u_other is not None and h["coupling_weight"]:
-            total = total + h["coupling_weight"] * coupling_loss(u, u_other)
+            if h["coupling"] == "squared":
+                total = total + h["coupling_weight"] * coupling_loss(u, u_other)
+            else:
+                total = total + h["coupling_weight"] * cross_modal_softmax_loss(u, u_other, y, self.proxies,
+                                                                                h["margin"] * self.bits, h["scale"])
         return total
 
     # -- the training loop's hooks: the two networks in turns, shared codes B between epochs --------------

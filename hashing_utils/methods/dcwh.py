@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..codes import bernoulli_codebook
-from ..losses.dcwh import class_means, dcwh_loss
+from ..losses.dcwh import CLASS_WISE_FORMS, class_means, dcwh_loss
 from ..training import forward_in_batches
 from .base import TrainedMethod, register
 
@@ -27,17 +27,22 @@ class DCWH(TrainedMethod):
     Faults of the re-implementation that are not reproduced: its λ flag is ignored (λ = 1 is used), and its
     penalties are divided by the batch size twice (and the cube's lower half only once). Here λ is honoured
     and every term is a mean over samples of a per-sample sum over bits.
+      class_wise_form "log_softmax" (exact, the paper's softmax) or "eps" (the re-implementation's
+                     log(p + 1e-6) with p = e^a / (Σ e^a + 1e-6), no max subtraction: losses.dcwh.class_wise_loss);
+                     to reproduce that code fully set lam=1.0 too (the λ it actually uses).
     Single-label only (multi_label = False): hu.fit refuses rows with several labels.
     """
     name = "dcwh"
     summary = "Deep Class-Wise Hashing: Gaussian class-wise loss around class-mean centres, cube then vertex constraint"
     multi_label = False
-    defaults = {"lam": 0.5, "weight_cubic": 10.0, "weight_vertex": 0.01, "update_every": 2, "stage_two_from": 0.5}
+    defaults = {"lam": 0.5, "weight_cubic": 10.0, "weight_vertex": 0.01, "update_every": 2, "stage_two_from": 0.5,
+                "class_wise_form": "log_softmax"}
     hparam_docs = {"lam": "λ_cw = 1/τ²: precision of each class Gaussian (NOT a quantisation weight here)",
                    "weight_cubic": "weight of the stage-I cube penalty Σ_k ReLU(|u_k| - 1.1)",
                    "weight_vertex": "weight of the stage-II vertex penalty ‖sgn(u) - u‖²",
                    "update_every": "recompute the class means every this many epochs",
-                   "stage_two_from": "fraction of the epochs after which stage II replaces stage I"}
+                   "stage_two_from": "fraction of the epochs after which stage II replaces stage I",
+                   "class_wise_form": "'log_softmax' (exact) or 'eps' (the re-implementation's log(p + 1e-6), no max shift)"}
     train_defaults = {"epochs": 30, "lr": 1e-3, "batch_size": 64, "weight_decay": 1e-5}
 
     def __init__(self, bits: int, n_classes: int, seed: int = 0, **hparams):
@@ -49,6 +54,8 @@ class DCWH(TrainedMethod):
             raise ValueError(f"dcwh: update_every must be a positive number of epochs, got {h['update_every']}")
         if not 0 <= h["stage_two_from"] <= 1:
             raise ValueError(f"dcwh: stage_two_from must lie in [0, 1], got {h['stage_two_from']}")
+        if h["class_wise_form"] not in CLASS_WISE_FORMS:
+            raise ValueError(f"dcwh: class_wise_form must be one of {CLASS_WISE_FORMS}, got {h['class_wise_form']!r}")
         self.stage = 1
         self.register_buffer("centres", bernoulli_codebook(n_classes, self.bits, seed).float())
 
@@ -73,4 +80,5 @@ class DCWH(TrainedMethod):
 
     def loss(self, z, y):
         h = self.hparams
-        return dcwh_loss(z, y, self.centres, h["lam"], h["weight_cubic"], h["weight_vertex"], stage=self.stage)
+        return dcwh_loss(z, y, self.centres, h["lam"], h["weight_cubic"], h["weight_vertex"], stage=self.stage,
+                         form=h["class_wise_form"])

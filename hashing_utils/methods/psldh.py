@@ -65,17 +65,20 @@ class PSLDH(TrainedMethod):
     α = 0.05, beta β = 0.01, cat_iters = 200, cat_lr = 1e-3. The official code runs stage 1 with plain SGD
     (lr 1e-3); we use Adam at the same rate, which lowers L_cat about ten times further in 200 steps
     (notebook 05). Even so, the pairwise distances reach K/2 on average, not for every pair.
+    extra_one_per_positive (False) = True reproduces the official code before its Nov 2022 fix.
     """
     name = "psldh"
     summary = "Partial-Softmax Loss Deep Hashing: learned category codes + softmax against negatives only"
-    defaults = {"mu": 0.2, "eta": 0.2, "lam": 0.01, "alpha": 0.05, "beta": 0.01, "cat_iters": 200, "cat_lr": 1e-3}
+    defaults = {"mu": 0.2, "eta": 0.2, "lam": 0.01, "alpha": 0.05, "beta": 0.01, "cat_iters": 200, "cat_lr": 1e-3,
+                "extra_one_per_positive": False}
     hparam_docs = {"mu": "μ: the margin, as a fraction of K, subtracted from the positive logit",
                    "eta": "η: scale of the partial-softmax logits",
                    "lam": "λ: weight of the quantisation term ‖sgn(u) - u‖²",
                    "alpha": "α: weight of the bit-balance term of the category network's loss",
                    "beta": "β: weight of the quantisation term of the category network's loss",
                    "cat_iters": "Adam steps of the category network (stage 1)",
-                   "cat_lr": "learning rate of the category network (stage 1)"}
+                   "cat_lr": "learning rate of the category network (stage 1)",
+                   "extra_one_per_positive": "True: the official code before its Nov 2022 fix (one e⁰ per positive in the denominator)"}
 
     def setup(self, model, x, y, device):
         h = self.hparams
@@ -85,4 +88,5 @@ class PSLDH(TrainedMethod):
 
     def loss(self, z, y):
         h = self.hparams
-        return psldh_loss(torch.tanh(z), self.category_codes, y, h["mu"], h["eta"], h["lam"])
+        return psldh_loss(torch.tanh(z), self.category_codes, y, h["mu"], h["eta"], h["lam"],
+                          h["extra_one_per_positive"])

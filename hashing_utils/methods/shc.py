@@ -9,7 +9,7 @@ from torch import nn
 from ..codes import (balanced_codebook, bernoulli_codebook, gilbert_varshamov_distance, hadamard_codebook,
                      max_distance_codebook, min_pairwise_distance)
 from ..devices import child_seed, fork_rng
-from ..losses.shc import class_similarity, optimise_semantic_centres, shc_loss
+from ..losses.shc import SIMILARITY_ORDERS, class_similarity, optimise_semantic_centres, shc_loss
 from ..training import TrainingStep, forward_in_batches, train_model
 from .base import TrainedMethod, register
 
@@ -55,6 +55,8 @@ class SHC(TrainedMethod):
     hu.codes.gilbert_varshamov_distance(C, K). classifier_epochs (stage 1, ours: the paper trains a
     classifier to convergence; a few epochs of a linear head on a fresh copy of the backbone are enough
     to read the confusions and keep this cheap), classifier_lr 1e-3.
+    similarity_order "normalise_first" (the paper: each row normalised, then symmetrised) or "symmetrise_first"
+    (the released code's order, whose S is not symmetric); the released code also runs cycles=30 (paper 20).
     After setup: self.similarity (C, C), self.class_centres (C, K), self.init_centres, self.centre_history,
     self.min_distance, self.classifier_accuracy (on the training data).
     """
@@ -62,7 +64,7 @@ class SHC(TrainedMethod):
     summary = "Semantic Hash Centres: classifier-derived class similarity -> centres at GV distance -> CSQ loss"
     multi_label = False
     defaults = {"quant_weight": 1e-4, "rho": 0.2, "mu": 0.625, "beta": 1e-6, "eta": 0.5, "cycles": 20,
-                "inner": 3, "min_distance": None, "classifier_epochs": 3, "classifier_lr": 1e-3}
+                "inner": 3, "min_distance": None, "classifier_epochs": 3, "classifier_lr": 1e-3, "similarity_order": "normalise_first"}
     hparam_docs = {"quant_weight": "γ: weight of the quantisation term of the stage-3 CSQ loss",
                    "rho": "ρ: penalty weight of the splitting H ≈ M in the centre optimisation (stage 2)",
                    "mu": "μ: weight of the bit-balance term (μ/K) Σ h_iᵀh_j in the centre objective",
@@ -70,7 +72,14 @@ class SHC(TrainedMethod):
                    "eta": "η: step size of the centre update, in units of the objective's curvature",
                    "cycles": "outer cycles of the centre optimisation", "inner": "sweeps over the classes per cycle",
                    "min_distance": "d: minimum Hamming distance between centres (None: Gilbert–Varshamov)",
-                   "classifier_epochs": "epochs of the stage-1 classifier", "classifier_lr": "its learning rate"}
+                   "classifier_epochs": "epochs of the stage-1 classifier", "classifier_lr": "its learning rate",
+                   "similarity_order": "'normalise_first' (the paper) or 'symmetrise_first' (the released code: S asymmetric)"}
+
+    def __init__(self, bits, n_classes, seed=0, **hparams):
+        super().__init__(bits, n_classes, seed, **hparams)
+        if self.hparams["similarity_order"] not in SIMILARITY_ORDERS:
+            raise ValueError(f"shc: similarity_order must be one of {SIMILARITY_ORDERS}, "
+                             f"got {self.hparams['similarity_order']!r}")
 
     def setup(self, model, x, y, device):
         p = self.hparams
@@ -81,7 +90,8 @@ class SHC(TrainedMethod):
             logits = self._classifier_logits(model, x, y, device)
         # stages 1-2 on the CPU in float64: C x C and C x K matrices (and MPS has no float64)
         y_cpu = y.cpu()
-        self.register_buffer("similarity", class_similarity(logits.double(), y_cpu.double()).float())
+        self.register_buffer("similarity", class_similarity(logits.double(), y_cpu.double(),
+                                                                 p["similarity_order"]).float())
         d = p["min_distance"] if p["min_distance"] is not None else gilbert_varshamov_distance(self.n_classes,
                                                                                                 self.bits)
         self.min_distance = int(d)
