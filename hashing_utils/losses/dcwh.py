@@ -42,7 +42,7 @@ def class_wise_loss(u: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, lam
     form "log_softmax": exact (a stable log-softmax). form "eps": the re-implementation's arithmetic,
         p_c = e^{a_c} / (Σ_j e^{a_j} + 1e-6),  L = -(1/B) Σ_i log(p_{y_i} + 1e-6),  a_c = -(λ/2)‖u - μ_c‖²,
     without subtracting the largest a: when every e^{a} is small (far centres, many bits) the two constants
-    dominate and the loss and its gradient flatten. Taught in: notebooks/02, "The paper and the public code".
+    dominate and the loss and its gradient flatten (notebooks/02, "The paper and the public code").
     Taught in: notebooks/02_dcwh_class_wise.ipynb, section Derivation and Step-by-step implementation.
     """
     if form not in CLASS_WISE_FORMS:

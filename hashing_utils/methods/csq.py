@@ -1,4 +1,6 @@
 """CSQ: Central Similarity Quantization, the baseline of the centre-based family."""
+import torch
+
 from ..codes import bernoulli_codebook, csq_centres
 from ..devices import child_seed
 from ..losses.csq import BCE_FORMS, csq_loss, csq_pairwise_loss, sample_centres
