@@ -149,7 +149,7 @@ def title_of(path: Path) -> str:
 
 
 # the documentation pages in reading order; any other page in docs/ (e.g. one another change adds) follows, by name
-DOC_ORDER = ["install", "running", "data", "evaluation", "benchmark", "ablation", "experiments", "gpu", "protocols",
+DOC_ORDER = ["install", "running", "data", "evaluation", "benchmark", "ablation", "paper-vs-code", "experiments", "gpu", "protocols",
              "widgets", "module", "instructors", "grading", "contributing"]
 
 

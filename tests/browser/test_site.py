@@ -208,3 +208,65 @@ def test_search_snippets_without_tex(browser, site):
     assert snippets, "no search result for 'Hamming distance'"
     tex = [t[:80] for t in snippets if re.search(r"\\\(|\\\[|\\[a-zA-Z]+\{|\$\$", t)]
     assert not tex, f"raw TeX in search snippets: {tex[:3]}"
+
+
+MOVE_EACH_WIDGET = """
+const out = [];
+for (const root of document.querySelectorAll('.hu-static-widget')) {
+    const d = JSON.parse(root.querySelector('script.hu-data').textContent);
+    const knobs = [...root.querySelectorAll('[data-knob]')];
+    const key = () => knobs.map(k => k.value).join(',');
+    const src = () => [...root.querySelectorAll('.hu-figure img')].map(i => i.src).join('|');
+    const start = key(), startSrc = src(), defaults = d.defaults.map(String);
+    const moves = [];
+    // every pre-rendered setting one knob away from the defaults: move that knob there, as a reader would
+    for (const target of Object.keys(d.figures)) {
+        const t = target.split(','), diff = t.map((v, i) => v !== defaults[i] ? i : -1).filter(i => i >= 0);
+        if (diff.length !== 1) continue;
+        const i = diff[0];
+        knobs.forEach((k, j) => { k.value = defaults[j]; });
+        knobs[i].value = t[i];
+        knobs[i].dispatchEvent(new Event('change'));
+        const label = root.querySelector('#' + knobs[i].id + '-label');
+        const shown = label ? label.textContent : knobs[i].options[knobs[i].selectedIndex].text;
+        const imgs = [...root.querySelectorAll('.hu-figure img')];
+        moves.push({knob: d.names[i], want: d.labels[i][+t[i]], shown: shown, key: key(), target: target,
+                    changed: src() !== startSrc,
+                    samePicture: JSON.stringify(d.figures[target]) === JSON.stringify(d.figures[start]),
+                    missing: root.querySelector('.hu-missing').textContent,
+                    loaded: imgs.length > 0 && imgs.every(im => im.src.startsWith('data:image/png'))});
+    }
+    out.push({names: d.names, settings: Object.keys(d.figures).length, moves: moves,
+              bytes: d.images.reduce((s, x) => s + x.length, 0)});
+}
+return out;
+"""
+
+
+def test_static_widgets_on_every_page(browser, site):
+    """Every widget of every notebook has its kernel-free control on the site: each pre-rendered setting one knob away
+    from the defaults is reached by moving that knob, which shows the setting's label and swaps in its figure; at
+    least one move per widget changes the picture; the inline figures stay within the page budget."""
+    from hashing_utils import widgets
+    html, base = site
+    sizes = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        calls = sum("widgets.interact(" in c.source for c in nb.cells if c.cell_type == "code")
+        if not calls:
+            continue
+        browser.get(urljoin(base, f"notebooks/{path.stem}.html"))
+        found = browser.execute_script(MOVE_EACH_WIDGET)
+        where = path.name
+        assert len(found) == calls, f"{where}: {calls} widget calls, {len(found)} static widgets on the page"
+        for w in found:
+            assert w["moves"], (where, w["names"], "no pre-rendered setting besides the defaults")
+            for m in w["moves"]:
+                assert m["key"] == m["target"] and m["shown"] == m["want"] and not m["missing"] and m["loaded"], (where, m)
+                assert m["changed"] or m["samePicture"], (where, m)
+            assert any(m["changed"] for m in w["moves"]), (where, w["names"], "no move changes the figure")
+        page_bytes = sum(w["bytes"] for w in found)
+        assert page_bytes <= widgets.PAGE_MAX_BYTES, (where, page_bytes)  # base64 bytes, as the budget counts them
+        sizes.append(f"{path.stem[:2]} {len(found)} widget(s) {page_bytes / 2**20:.2f} MiB")
+    assert sizes, "no notebook has a widget"
+    REPORT.append("browser: static widgets moved on every page: " + "; ".join(sizes))
