@@ -175,6 +175,33 @@ Hand in the notebooks with your answers, keeping their file names:
 """
 
 
+_LINK = re.compile(r"(\]\()([^)\s]+)(\))")
+
+
+def repository_links(nb, handout: set, folder: Path, root: Path = ROOT):
+    """Markdown links of `nb` (a notebook of `folder`) to files the handout does not hold (e.g. ../docs/*.md) point
+    at that file in the repository ([project.urls] Repository at [tool.workbook] ref), so none is broken."""
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    url = meta.get("project", {}).get("urls", {}).get("Repository")
+    ref = meta.get("tool", {}).get("workbook", {}).get("ref")
+
+    def fix(m):
+        target = m.group(2)
+        path, _, anchor = target.partition("#")
+        if re.match(r"[a-z]+:|#", target) or path in handout or not (url and ref):
+            return m.group(0)
+        try:
+            rel = (folder / path).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return m.group(0)
+        return f"{m.group(1)}{url.rstrip('/')}/blob/{ref}/{rel}{'#' + anchor if anchor else ''}{m.group(3)}"
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _LINK.sub(fix, cell.source)
+    return nb
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/student"))
@@ -189,6 +216,8 @@ def main(argv=None) -> int:
         except MarkerError as e:
             print(f"make_student: {e}", file=sys.stderr)
             return 1
+        handout = {p.name for p in args.notebooks} | {"NOTATION.md"}
+        student = repository_links(student, handout, path.parent)
         nbformat.validate(student)
         nbformat.write(student, args.out / path.name)
         print(f"{path.name}: {n} solution cell(s) replaced -> {args.out / path.name}")
