@@ -135,6 +135,10 @@ def site_links(text: str, original: Path, staged: Path, staged_of: dict, setting
         dest = (original.parent / path).resolve()
         if dest in staged_of:
             new = os.path.relpath(staged_of[dest], staged.parent)
+            if dest.suffix == ".ipynb" and fragment:
+                # Jupyter and GitHub anchor a heading as its text with '-' for spaces (#The-paper-and-the-public-code);
+                # Sphinx's section ids are lower-case slugs (#the-paper-and-the-public-code)
+                fragment = re.sub(r"[^\w-]", "", fragment.lower()).strip("-")
         else:
             rel = dest.relative_to(root.resolve()).as_posix()
             new = f"{settings.repository}/{'tree' if dest.is_dir() else 'blob'}/{settings.ref}/{rel}"
