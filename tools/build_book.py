@@ -79,6 +79,20 @@ def run_links_html(name: str, settings) -> str:
     return f'<div class="run-links">\n<strong>Run it:</strong> {items}\n</div>'
 
 
+def section_id(fragment: str) -> str:
+    """Jupyter and GitHub anchor a heading as its text with '-' for spaces (#The-paper-and-the-public-code);
+    Sphinx's section ids are lower-case slugs (#the-paper-and-the-public-code)."""
+    return re.sub(r"[^\w-]", "", fragment.lower()).strip("-")
+
+
+_NB_ANCHOR = re.compile(r"(\]\([^)\s#]*\.ipynb#)([^)\s]+)(\))")
+
+
+def sphinx_anchors(text: str) -> str:
+    """Links to a section of a notebook, `[..](NN_name.ipynb#Heading-Text)`, with Sphinx's section id."""
+    return _NB_ANCHOR.sub(lambda m: m[1] + section_id(m[2]) + m[3], text)
+
+
 def static_notebook(nb, name: str = "", settings=None):
     """`nb` as the site shows it: display maths as blocks (as Jupyter renders it), run links under the title (for
     `name`, from `settings`), install cell and bookkeeping hidden, test markers stripped, alt text from captions,
@@ -92,7 +106,7 @@ def static_notebook(nb, name: str = "", settings=None):
                 cell.source = ""  # the badges' images would need the network: text links go under the title
                 add_tag(cell, "remove-cell")
                 continue
-            cell.source = display_math_as_blocks(cell.source)
+            cell.source = sphinx_anchors(display_math_as_blocks(cell.source))
             found = re.findall(r"^#{1,4}\s+(.+)$", cell.source, re.M)
             heading = found[-1] if found else heading
         if cell.cell_type != "code":
@@ -136,9 +150,7 @@ def site_links(text: str, original: Path, staged: Path, staged_of: dict, setting
         if dest in staged_of:
             new = os.path.relpath(staged_of[dest], staged.parent)
             if dest.suffix == ".ipynb" and fragment:
-                # Jupyter and GitHub anchor a heading as its text with '-' for spaces (#The-paper-and-the-public-code);
-                # Sphinx's section ids are lower-case slugs (#the-paper-and-the-public-code)
-                fragment = re.sub(r"[^\w-]", "", fragment.lower()).strip("-")
+                fragment = section_id(fragment)
         else:
             rel = dest.relative_to(root.resolve()).as_posix()
             new = f"{settings.repository}/{'tree' if dest.is_dir() else 'blob'}/{settings.ref}/{rel}"
