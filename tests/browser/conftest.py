@@ -5,9 +5,13 @@ printed in a banner at the end of the run so that nobody mistakes it for a pass.
 Install: `apt-get install -y chromium chromium-driver` (as root), and `pip install -e ".[book]"`."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,6 +60,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line("browser tests skipped: the site and the widgets were NOT tested in a browser",
                                     red=True, bold=True)
         terminalreporter.write_line(bar, red=True, bold=True)
+
+
+@contextlib.contextmanager
+def serve(folder):
+    """A quiet static HTTP server on 127.0.0.1 for `folder`; yields its base URL (ending in '/')."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def free_port() -> int:

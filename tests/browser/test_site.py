@@ -6,19 +6,16 @@ being clipped, and figures whose alt text is their caption; the bibliography is 
 snippets show no raw TeX."""
 from __future__ import annotations
 
-import functools
-import http.server
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import nbformat
 import pytest
 
-from .conftest import REPORT, free_port, require_browser
+from .conftest import REPORT, require_browser, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -36,15 +33,8 @@ def site(tmp_path_factory):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     html = out / "html"
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield html, f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
+    with serve(html) as base:
+        yield html, base
 
 
 def pages(html: Path) -> list[str]:

@@ -5,16 +5,13 @@ from a notebook holding the widget's output (the site's path: the live-widget vi
 The page is built here from a small drawing function (fast); the size budget is tested in tests/test_widgets.py."""
 from __future__ import annotations
 
-import functools
-import http.server
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, require_browser
+from .conftest import require_browser, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,17 +64,8 @@ def pages(bundle, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(pages):
-    folder = pages["bare"].parent
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(pages["bare"].parent) as base:
+        yield base.rstrip("/")
 
 
 STATE = """
