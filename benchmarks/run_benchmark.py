@@ -50,7 +50,34 @@ def pm(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
-def markdown(summary: list[dict], bits: list[int], header: dict, command: str) -> str:
+def versus_classifier(rows: list[dict], bits: list[int]) -> list[str]:
+    """Markdown lines: each method's mAP@all minus the classifier's, paired by seed, with its 95 % t-interval
+    (hu.stats.paired_difference); a ranking only where the interval excludes 0."""
+    if not any(r["method"] == hx.CLASSIFIER for r in rows):
+        return []
+    by_seed: dict = {}
+    for r in rows:
+        by_seed.setdefault((r["method"], r["bits"]), {})[r["seed"]] = r["map_all"]
+    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if not m.startswith(hx.CLASSIFIER)]
+    lines = ["", "Against the classifier, seed by seed: mAP@all of the method minus the classifier's (same seed), "
+             "mean and 95 % t-interval over the seeds; **above** / below where the interval excludes 0, – where it "
+             "includes 0 (one seed: no interval, no ranking).", "",
+             "| method | " + " | ".join(f"{b} bits" for b in bits) + " |", "|---|" + "---|" * len(bits)]
+    for m in methods:
+        cells = []
+        for b in bits:
+            if (m, b) not in by_seed:
+                cells.append("")
+                continue
+            d = hu.stats.paired_difference(by_seed[(m, b)], by_seed[(hx.CLASSIFIER, b)], names=(m, hx.CLASSIFIER))
+            cells.append(f"{d.mean:+.3f} (one seed)" if d.n == 1 else
+                         f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
+                         f"{'**above**' if d.low > 0 else 'below' if d.high < 0 else '–'}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(summary: list[dict], bits: list[int], header: dict, command: str, rows: list[dict] = ()) -> str:
     methods = list(dict.fromkeys(r["method"] for r in summary))
     by = {(r["method"], r["bits"]): r for r in summary}
     n_seeds = max(r["n"] for r in summary)
@@ -74,6 +101,7 @@ def markdown(summary: list[dict], bits: list[int], header: dict, command: str) -
             cells.append("" if r is None else f"{pm(r['map_all'], r['map_all_std'], r['n'])} "
                          f"[{r['map_all_pessimistic']:.3f}, {r['map_all_optimistic']:.3f}]")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += versus_classifier(list(rows), bits)
     lines += ["", "All metrics (mean ± std over seeds; training time = hu.fit wall time, set-up stages included):",
               "", "| method | bits | mAP@all | mAP@1000 | P@H≤2 | train s |", "|---|---|---|---|---|---|"]
     for b in bits:
@@ -147,7 +175,7 @@ def main(argv=None) -> int:
               "threads": env["threads"], "platform": env["platform"], "date": time.strftime("%Y-%m-%d %H:%M"),
               "commit": git_commit(), "wall": wall, "trained": sum(not r["cached"] for r in results),
               "cached": sum(r["cached"] for r in results)}
-    md = markdown(hx.summarise(rows), args.bits, header, command)
+    md = markdown(hx.summarise(rows), args.bits, header, command, rows)
     out.with_suffix(".md").write_text(md)
     print(md)
     print(f"wrote {out} and {out.with_suffix('.md')}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 import hashing_utils as hu
@@ -118,6 +119,14 @@ def test_benchmark_runner_writes_csv_and_markdown(cache, tmp_path):
     assert all(r["torch"] == torch.__version__ and r["device"] == "cpu" for r in rows)
     md = out.with_suffix(".md").read_text()
     assert "run_benchmark.py --dataset digits" in md and f"torch {torch.__version__}" in md and " ± " in md
+    # the seed-by-seed section: lsh minus the classifier over the two seeds, from the CSV by hand
+    d = [float(a["map_all"]) - float(c["map_all"]) for a, c in zip(
+        sorted((r for r in rows if r["method"] == "lsh"), key=lambda r: r["seed"]),
+        sorted((r for r in rows if r["method"] == "classifier"), key=lambda r: r["seed"]))]
+    mean, half = np.mean(d), scipy.stats.t.ppf(0.975, 1) * np.std(d, ddof=1) / np.sqrt(2)
+    line = next(x for x in md.splitlines() if x.startswith("| lsh |") and "[" in x and "±" not in x)
+    assert f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]" in line, line
+    assert ("below" in line) == (mean + half < 0) and ("**above**" in line) == (mean - half > 0)
     with pytest.raises(ValueError, match="cross-modal"):
         mod.main(["--dataset", "digits", "--methods", "dchml", "--out", str(out)])
 
