@@ -296,6 +296,16 @@ def notation_problems(notation: str, notes: dict[str, str]) -> list[str]:
         if len(numbers) > 1 and letter not in explained:
             problems.append(f"${letter}$ is added by notebooks {sorted(numbers)} but NOTATION.md's main table and "
                             "clashes have no row or heading for it")
+    local = shared.split("**Method-local letters.**", 1)[1] if "**Method-local letters.**" in shared else ""
+    if not local:
+        problems.append("NOTATION.md has no '**Method-local letters.**' table")
+    for row in table_rows_anywhere(local):
+        named = set(re.findall(r"\b(\d\d)\b", row[1]))
+        for letter in {base(h) for h in heads(row[0])}:
+            adding = by_letter.get(letter, set())
+            if named != adding:
+                problems.append(f"NOTATION.md's method-local row for ${letter}$ names notebooks {sorted(named)}, "
+                                f"but the notebooks whose Notation adds it are {sorted(adding)}")
     return problems
 
 
@@ -446,6 +456,9 @@ def test_notation_checks_fail_on_a_mismatch():
     assert any(p.startswith("10: its Notation section uses ['\\\\xi']") for p in notation_problems(notation, extra))
     gone = dict(notes, **{"01": _swap(notes["01"], "$t_{ik} = (h_{ik}+1)/2$", "a target")})
     assert any(p.startswith("01: NOTATION.md's index lists ['t_{ik}']") for p in notation_problems(notation, gone))
+    local = _swap(notation, "| $\\gamma$ | 03 the quantisation weight", "| $\\gamma$ | 04 the quantisation weight")
+    assert any(p.startswith("NOTATION.md's method-local row for $\\gamma$ names notebooks ['04', '08']")
+               for p in notation_problems(local, notes))
     unexplained = _swap(notation, "| $\\eta$ | 03 the step parameter", "| eta | 03 the step parameter")
     assert any(p.startswith("$\\eta$ is added by notebooks ['03', '05']") for p in notation_problems(unexplained, notes))
 
