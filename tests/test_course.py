@@ -190,6 +190,35 @@ def header_part_problems(headers: dict[str, str]) -> list[str]:
     return problems
 
 
+def exercise_text(nb_cells, n: int) -> str:
+    """Exercise `n` of a notebook: its "**Exercise n" cell, or item "n." of the list under "## Exercises"."""
+    for kind, src in sections(nb_cells).get("Exercises", []):
+        if kind != "markdown":
+            continue
+        m = re.search(rf"^\*\*Exercise {n}\b.*?(?:\n\n|\Z)", src, re.M | re.S) or \
+            re.search(rf"^{n}\. .*?(?=^\d+\. |\Z)", src, re.M | re.S)
+        if m:
+            return m[0]
+    return ""
+
+
+def exercise_reference_problems(course: str, notebook_cells: dict[str, tuple]) -> list[str]:
+    """COURSE.md's "NN's Exercise N (topic)": the exercise exists and is about the topic (half its long words)."""
+    problems = []
+    refs = re.findall(r"(\d\d)'s Exercise (\d+)\s*\(([^)]*)\)", course)
+    if not refs:
+        problems.append("COURSE.md suggests no exercise as \"NN's Exercise N (topic)\"")
+    for number, n, topic in refs:
+        text = exercise_text(notebook_cells.get(number, ()), int(n)).casefold()
+        words = {w for w in re.findall(r"[a-z][a-z-]{4,}", topic.casefold())}
+        if not text:
+            problems.append(f"{number}: COURSE.md suggests its Exercise {n}, which does not exist")
+        elif 2 * sum(w in text for w in words) < len(words):
+            problems.append(f"{number}: COURSE.md suggests Exercise {n} for ({topic}), but the exercise is about "
+                            f"something else: {text[:120]!r}")
+    return problems
+
+
 # ------------------------------------------------------------------------------------------------------- notation
 def math_spans(text: str) -> list[str]:
     return [a or b for a, b in re.findall(r"\$\$(.+?)\$\$|\$([^$\n]+)\$", text, re.S)]
@@ -399,6 +428,10 @@ def test_headers_give_what_the_course_map_promises():
     assert header_part_problems(all_headers()) == []
 
 
+def test_course_map_suggests_exercises_that_exist():
+    assert exercise_reference_problems(course_text(), {n: cells(n) for n in NOTEBOOKS}) == []
+
+
 def test_notation_sections_agree_with_notation_md():
     assert notation_problems(notation_md(), all_notes()) == []
 
@@ -444,6 +477,13 @@ def test_title_and_header_checks_fail_on_a_mismatch():
         re.sub(r"^\| 05 PSLDH .*\n", "", course, flags=re.M), headers)
     assert "11: COURSE.md lists a notebook that does not exist" in title_problems(
         _swap(course, "| 10 protocols |", "| 11 extra | 00 | — | — |\n| 10 protocols |"), headers)
+    nbs = {n: cells(n) for n in NOTEBOOKS}
+    assert "06: COURSE.md suggests its Exercise 9, which does not exist" in exercise_reference_problems(
+        _swap(course, "06's Exercise 3", "06's Exercise 9"), nbs)
+    assert any(p.startswith("06: COURSE.md suggests Exercise 1 for") for p in exercise_reference_problems(
+        _swap(course, "06's Exercise 3", "06's Exercise 1"), nbs))
+    assert any(p.startswith("00: COURSE.md suggests Exercise 4 for") for p in exercise_reference_problems(
+        _swap(course, "00's Exercise 3", "00's Exercise 4"), nbs))
     broken = dict(headers, **{"04": _swap(headers["04"], "**Learning objectives", "**Goals")})
     assert any(p.startswith("04: the header has no '**Learning objectives**'") for p in header_part_problems(broken))
 
@@ -481,7 +521,7 @@ def test_tie_check_fails_on_a_variant():
         "group size alone does not", "large groups matter most")})
     assert tie_problems(variant) == [f"10 (Derivation): does not state the tie lesson as {TIE_LESSON!r}"]
     course = places["COURSE.md"]
-    unpointed = dict(places, COURSE=_swap(course, "Notebook 00 measures it", "One notebook measures it"))
+    unpointed = dict(places, COURSE=_swap(course, "Notebook 00\nmeasures it", "One notebook\nmeasures it"))
     del unpointed["COURSE.md"]
     assert tie_problems(unpointed) == ["COURSE: states the tie lesson without pointing to notebook 00's measurement"]
     no_evidence = tuple((k, s.replace("assert", "# ")) for k, s in cells("00"))
