@@ -183,8 +183,8 @@ def header_part_problems(headers: dict[str, str]) -> list[str]:
     for number, head in headers.items():
         if not re.search(r"\*\*Learning objectives[^\n]*\n(- [^\n]+\n?){2,}", head):
             problems.append(f"{number}: the header has no '**Learning objectives**' list of at least two items")
-        if "**Measured run time:** <!-- runtime -->" not in head:
-            problems.append(f"{number}: the header has no '**Measured run time:** <!-- runtime -->' line")
+        if len(re.findall(r"^\*\*Measured run time:\*\* <!-- runtime -->", head, re.M)) != 1 or "Run time." in head:
+            problems.append(f"{number}: the header needs one line starting '**Measured run time:** <!-- runtime -->'")
         if "](NOTATION.md)" not in head:
             problems.append(f"{number}: the header does not link NOTATION.md")
     return problems
@@ -486,6 +486,10 @@ def test_title_and_header_checks_fail_on_a_mismatch():
         _swap(course, "00's Exercise 3", "00's Exercise 4"), nbs))
     broken = dict(headers, **{"04": _swap(headers["04"], "**Learning objectives", "**Goals")})
     assert any(p.startswith("04: the header has no '**Learning objectives**'") for p in header_part_problems(broken))
+    twice = dict(headers, **{"05": _swap(headers["05"], "**Measured run time:**", "**Run time.** **Measured run time:**")})
+    assert "05: the header needs one line starting '**Measured run time:** <!-- runtime -->'" in header_part_problems(twice)
+    unlinked = dict(headers, **{"09": headers["09"].replace("](NOTATION.md)", "]")})
+    assert "09: the header does not link NOTATION.md" in header_part_problems(unlinked)
 
 
 def test_notation_checks_fail_on_a_mismatch():
