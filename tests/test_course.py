@@ -352,6 +352,11 @@ def clash_problems(notation: str, notebook_cells: dict[str, tuple]) -> list[str]
         if NUMBER_WORDS.get(word) != len(rows):
             problems.append(f"NOTATION.md: ${letter}$ 'has {word} meanings' but its table has {len(rows)} rows")
         for row in rows:
+            for number, value in re.findall(rf"\b(\d\d) .*?\|.*\|[^|]*?\${re.escape(letter)} = ([\d.]+)\$", "|".join(row)):
+                text = "\n".join(src for _, src in notebook_cells.get(number, ()))
+                name = letter.lstrip("\\")
+                if not re.search(rf"(?:\\{name}|\b{name})\s*=\s*{re.escape(value)}(?![\d.])", text):
+                    problems.append(f"{number}: NOTATION.md gives ${letter} = {value}$, the notebook never sets it")
             for number, secs in re.findall(r"\b(\d\d) [^,(|]+(?:\(([^)]*)\))?", row[0]):
                 if number not in notebook_cells:
                     problems.append(f"NOTATION.md: ${letter}$ row names notebook {number}, which does not exist")
@@ -521,6 +526,8 @@ def test_clash_check_fails_on_a_mismatch():
     assert "08: NOTATION.md says section 'Summary' uses $\\mu$, but it does not" in clash_problems(wrong, nbs)
     missing = _swap(notation, "| 02 DCWH (Notation, Derivation) |", "| 02 DCWH (Notation, Proofs) |")
     assert "02: NOTATION.md's $\\mu$ row names a section 'Proofs' it lacks" in clash_problems(missing, nbs)
+    value = _swap(notation, "| paper $\\mu = 0.625$ |", "| paper $\\mu = 0.5$ |")
+    assert "03: NOTATION.md gives $\\mu = 0.5$, the notebook never sets it" in clash_problems(value, nbs)
     count = _swap(notation, "**$\\mu$ has five meanings**", "**$\\mu$ has four meanings**")
     assert any("'has four meanings' but its table has 5 rows" in p for p in clash_problems(count, nbs))
 
