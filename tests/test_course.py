@@ -325,6 +325,15 @@ def notation_problems(notation: str, notes: dict[str, str]) -> list[str]:
         if len(numbers) > 1 and letter not in explained:
             problems.append(f"${letter}$ is added by notebooks {sorted(numbers)} but NOTATION.md's main table and "
                             "clashes have no row or heading for it")
+    main = shared.split("## Notation clashes", 1)[0]
+    clashes = shared[len(main):]
+    pieces = [p for block in re.split(r"\n\s*\n", clashes)      # table rows and sentences
+              for p in (block.splitlines() if block.startswith("|") else re.split(r"(?<=\.)\s+", block))]
+    for number, symbols in sorted(index.items()):
+        for symbol in sorted(symbols & {h for row in table_rows_anywhere(main) for h in heads(row[0])}):
+            if not any(uses_letter(p, symbol) and re.search(rf"\b{number}\b", p) for p in pieces):
+                problems.append(f"{number}: its Notation table redefines ${symbol}$ of NOTATION.md's main table, and "
+                                f"the clashes never say how {number} uses it")
     local = shared.split("**Method-local letters.**", 1)[1] if "**Method-local letters.**" in shared else ""
     if not local:
         problems.append("NOTATION.md has no '**Method-local letters.**' table")
@@ -510,6 +519,8 @@ def test_notation_checks_fail_on_a_mismatch():
     assert any(p.startswith("10: its Notation section uses ['\\\\xi']") for p in notation_problems(notation, extra))
     gone = dict(notes, **{"01": _swap(notes["01"], "$t_{ik} = (h_{ik}+1)/2$", "a target")})
     assert any(p.startswith("01: NOTATION.md's index lists ['t_{ik}']") for p in notation_problems(notation, gone))
+    silent = _swap(notation, "In 02, which is single-label, $y_i$", "In DCWH, which is single-label, $y_i$")
+    assert any(p.startswith("02: its Notation table redefines $y_i$") for p in notation_problems(silent, notes))
     local = _swap(notation, "| $\\gamma$ | 03 the quantisation weight", "| $\\gamma$ | 04 the quantisation weight")
     assert any(p.startswith("NOTATION.md's method-local row for $\\gamma$ names notebooks ['04', '08']")
                for p in notation_problems(local, notes))
