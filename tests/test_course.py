@@ -3,10 +3,13 @@
 - Prerequisites: each notebook's **Prerequisites.** line names the notebooks that COURSE.md's "needs" column and its
   dependency tree give for it.
 - Titles: COURSE.md lists every notebook, under a name its title carries; every header has the learning objectives,
-  prerequisites and measured run time that COURSE.md promises, and links NOTATION.md.
+  prerequisites and measured run time that COURSE.md promises, and links NOTATION.md. The exercises COURSE.md
+  suggests ("06's Exercise 3 (topic)") exist and are about that topic.
 - Symbols: every symbol a notebook's Notation section uses is in NOTATION.md, and NOTATION.md's index of the symbols
-  each notebook adds equals the notebook's own list; a letter that two notebooks add is explained in NOTATION.md; the
-  notebooks and sections that NOTATION.md's clash tables name really use the letter.
+  each notebook adds equals the notebook's own list; a letter that two notebooks add has a row or heading in
+  NOTATION.md (the method-local table names exactly the notebooks that add it), and a main-table symbol that a
+  notebook redefines is explained, with that notebook, among the clashes; the clash tables have the rows they
+  announce, name sections that use the letter, and give values the notebooks set.
 - The tie lesson is one sentence, the same wherever it is taught, with a pointer to notebook 00's measurement.
 
 Each check is a function that returns the problems it finds (naming the notebook and the mismatch); the negative
@@ -19,7 +22,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -332,7 +334,7 @@ def notation_problems(notation: str, notes: dict[str, str]) -> list[str]:
     for number, symbols in sorted(index.items()):
         for symbol in sorted(symbols & {h for row in table_rows_anywhere(main) for h in heads(row[0])}):
             if not any(uses_letter(p, symbol) and re.search(rf"\b{number}\b", p) for p in pieces):
-                problems.append(f"{number}: its Notation table redefines ${symbol}$ of NOTATION.md's main table, and "
+                problems.append(f"{number}: its Notation table re-lists ${symbol}$ of NOTATION.md's main table, but "
                                 f"the clashes never say how {number} uses it")
     local = shared.split("**Method-local letters.**", 1)[1] if "**Method-local letters.**" in shared else ""
     if not local:
@@ -361,7 +363,8 @@ def clash_problems(notation: str, notebook_cells: dict[str, tuple]) -> list[str]
         if NUMBER_WORDS.get(word) != len(rows):
             problems.append(f"NOTATION.md: ${letter}$ 'has {word} meanings' but its table has {len(rows)} rows")
         for row in rows:
-            for number, value in re.findall(rf"\b(\d\d) .*?\|.*\|[^|]*?\${re.escape(letter)} = ([\d.]+)\$", "|".join(row)):
+            value_of = rf"\b(\d\d) .*?\|.*\|[^|]*?\${re.escape(letter)} = ([\d.]+)\$"   # "| paper $\mu = 0.625$ |"
+            for number, value in re.findall(value_of, "|".join(row)):
                 text = "\n".join(src for _, src in notebook_cells.get(number, ()))
                 name = letter.lstrip("\\")
                 if not re.search(rf"(?:\\{name}|\b{name})\s*=\s*{re.escape(value)}(?![\d.])", text):
@@ -471,7 +474,8 @@ def _swap(text: str, old: str, new: str) -> str:
 
 def test_prerequisite_check_fails_on_a_mismatch():
     course, headers = course_text(), all_headers()
-    broken = dict(headers, **{"06": _swap(headers["06"], "00 (metrics) and 01", "00 (metrics) and 04")})
+    broken = dict(headers, **{"06": re.sub(r"(\*\*Prerequisites\.\*\*)[^\n]*", r"\1 Notebooks 00 and 04; maths.",
+                                             headers["06"], count=1)})
     assert any(p.startswith("06: COURSE.md needs") for p in prerequisite_problems(course, broken))
     assert any("06: COURSE.md's tree" in p for p in prerequisite_problems(course, broken))
     moved = _swap(course, "| 10 protocols | 00, 01, 09 |", "| 10 protocols | 00, 01 |")
@@ -515,12 +519,12 @@ def test_notation_checks_fail_on_a_mismatch():
     notation, notes = notation_md(), all_notes()
     dropped = _swap(notation, "$\\kappa$, ", "")
     assert any(p.startswith("03: its Notation table adds ['\\\\kappa']") for p in notation_problems(dropped, notes))
-    extra = dict(notes, **{"10": _swap(notes["10"], "$R_q$ the number", "$R_q$ and $\\xi$ the number")})
+    extra = dict(notes, **{"10": notes["10"] + " Also $\\xi$, a new letter."})
     assert any(p.startswith("10: its Notation section uses ['\\\\xi']") for p in notation_problems(notation, extra))
-    gone = dict(notes, **{"01": _swap(notes["01"], "$t_{ik} = (h_{ik}+1)/2$", "a target")})
+    gone = dict(notes, **{"01": re.sub(r"\$t_\{ik\}[^$]*\$", "a target", notes["01"])})
     assert any(p.startswith("01: NOTATION.md's index lists ['t_{ik}']") for p in notation_problems(notation, gone))
     silent = _swap(notation, "In 02, which is single-label, $y_i$", "In DCWH, which is single-label, $y_i$")
-    assert any(p.startswith("02: its Notation table redefines $y_i$") for p in notation_problems(silent, notes))
+    assert any(p.startswith("02: its Notation table re-lists $y_i$") for p in notation_problems(silent, notes))
     local = _swap(notation, "| $\\gamma$ | 03 the quantisation weight", "| $\\gamma$ | 04 the quantisation weight")
     assert any(p.startswith("NOTATION.md's method-local row for $\\gamma$ names notebooks ['04', '08']")
                for p in notation_problems(local, notes))
