@@ -30,8 +30,8 @@ NOTEBOOKS = {p.name[:2]: p for p in sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))}
 # The tie lesson, in the words every place that teaches it uses (notebooks 00, 09, 10, COURSE.md, docs/evaluation.md).
 TIE_LESSON = "Only tie groups that mix relevant and irrelevant items move AP; group size alone does not."
 # Where it is taught: (file, section heading of a notebook or None for a whole markdown page).
-TIE_PLACES = [("00", "5 · How much do ties move mAP on real codes?"), ("09", "Derivation"), ("10", "Derivation"),
-              ("COURSE.md", None), ("docs/evaluation.md", None)]
+TIE_PLACES = [("00", "5 · How much do ties move mAP on real codes?"), ("00", "Summary"), ("09", "Derivation"),
+              ("09", "Experiment"), ("10", "Derivation"), ("COURSE.md", None), ("docs/evaluation.md", None)]
 
 HEADER_SECTIONS = {"What you will build", "Notation"}  # sections that still belong to a notebook's header
 
@@ -136,6 +136,11 @@ def course_tree(course: str) -> dict[str, tuple[str | None, tuple[frozenset[str]
     return out
 
 
+def said(prerequisites: tuple[frozenset[str], bool]) -> str:
+    numbers, one_of = prerequisites
+    return (", ".join(sorted(numbers)) or "none") + (" (some only as 'at least one of')" if one_of else "")
+
+
 def prerequisite_problems(course: str, headers: dict[str, str]) -> list[str]:
     problems = []
     table, tree = course_needs(course), course_tree(course)
@@ -147,8 +152,8 @@ def prerequisite_problems(course: str, headers: dict[str, str]) -> list[str]:
         if number not in table:
             problems.append(f"{number}: missing from COURSE.md's 'needs' table")
         elif table[number][1] != own:
-            problems.append(f"{number}: COURSE.md needs {sorted(table[number][1][0])} (one of: {table[number][1][1]}), "
-                            f"the header's Prerequisites name {sorted(own[0])} (one of: {own[1]})")
+            problems.append(f"{number}: COURSE.md needs {said(table[number][1])}, "
+                            f"the header's Prerequisites name {said(own)}")
         if number not in tree:
             problems.append(f"{number}: missing from COURSE.md's dependency tree")
             continue
@@ -156,8 +161,8 @@ def prerequisite_problems(course: str, headers: dict[str, str]) -> list[str]:
         if parent is not None and parent not in own[0]:
             problems.append(f"{number}: COURSE.md's tree puts it under {parent}, which its Prerequisites do not name")
         if needs is not None and needs != own:
-            problems.append(f"{number}: COURSE.md's tree says it needs {sorted(needs[0])}, "
-                            f"the header's Prerequisites name {sorted(own[0])}")
+            problems.append(f"{number}: COURSE.md's tree says it needs {said(needs)}, "
+                            f"the header's Prerequisites name {said(own)}")
     return problems
 
 
@@ -309,9 +314,9 @@ def notation_problems(notation: str, notes: dict[str, str]) -> list[str]:
         if table is not None and table != listed:
             problems.append(f"{number}: its Notation table adds {sorted(table - listed)} that NOTATION.md's index "
                             f"lacks, and the index lists {sorted(listed - table)} that the table lacks")
-        said = set(heads(prose(note))) | (table or set())
-        if table is None and not listed <= said:
-            problems.append(f"{number}: NOTATION.md's index lists {sorted(listed - said)}, "
+        mentioned = set(heads(prose(note))) | (table or set())
+        if table is None and not listed <= mentioned:
+            problems.append(f"{number}: NOTATION.md's index lists {sorted(listed - mentioned)}, "
                             "which its Notation section does not mention")
         unknown = sorted(s for s in set(heads(prose(note))) - known - listed if not s.startswith("\\mathrm"))
         if unknown:
