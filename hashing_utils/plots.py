@@ -64,7 +64,8 @@ def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_
     k = as_pm1(codes).shape[1]
     width = 1 if k <= 64 else 2
     bins = np.arange(-0.5, k + 1.5, width)              # integer distances sit in the middle of their bar
-    multi = np.ndim(_np(labels)) == 2
+    y = _np(labels)
+    multi = y.ndim == 2 and bool((y.sum(1) > 1).any())     # one-hot rows are single-label data
     names = ("share a label" if multi else "same label", "no shared label" if multi else "different label")
     levels = [f"{names[0]} (n={len(same)})", f"{names[1]} (n={len(diff)})"]
     data = pd.DataFrame({"Hamming distance": np.concatenate([same, diff]),
@@ -83,6 +84,20 @@ def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_
     ax.set_ylabel("fraction of pairs" if width == 1 else "fraction of pairs per unit distance")
     ax.set_title(title or f"{k}-bit codes: pair distances", fontsize=10)
     return ax
+
+
+def _cell_texts(m: np.ndarray) -> np.ndarray:
+    """Short cell annotations: similarities in [-1, 1] to two decimals, distances to a whole number (one decimal
+    below 10, where a unit matters), trailing zeros dropped so every number fits a small cell."""
+    def text(v):
+        if np.isnan(v):
+            return ""
+        if np.nanmax(np.abs(m)) <= 1:
+            t = f"{v:.2f}".rstrip("0").rstrip(".")
+        else:
+            t = f"{v:.1f}".rstrip("0").rstrip(".") if abs(round(v, 1)) < 10 else f"{v:.0f}"
+        return "0" if t == "-0" else t
+    return np.vectorize(text, otypes=[object])(m)
 
 
 def class_distance_heatmap(matrix, class_names=None, ax=None, title: str | None = None, vmin: float | None = 0,
@@ -104,11 +119,15 @@ def class_distance_heatmap(matrix, class_names=None, ax=None, title: str | None 
     ax = _ax(ax, (5.0, 4.4))
     annot = c <= 12 if annot is None else annot
     sns.heatmap(m, ax=ax, cmap=cmap, vmin=vmin, vmax=np.nanmax(m) if vmax is None else vmax, square=True,
-                annot=annot, fmt=".2g", annot_kws={"fontsize": 8}, xticklabels=names, yticklabels=names,
-                cbar=cbar, cbar_kws={"label": cbar_label, "shrink": 0.8} if cbar else None,
+                annot=_cell_texts(m) if annot else False, fmt="", annot_kws={"fontsize": 8},
+                xticklabels=names, yticklabels=names, cbar=cbar,
+                cbar_kws={"label": cbar_label, "shrink": 0.8} if cbar else None,
                 linewidths=0.5 if c <= 12 else 0, linecolor="white")
     ax.tick_params(labelsize=8, length=0)
-    plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
+    if max(map(len, names)) > 2:                       # long names slant so neighbours do not overlap
+        plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
+    else:
+        plt.setp(ax.get_xticklabels(), rotation=0)
     plt.setp(ax.get_yticklabels(), rotation=0)
     ax.grid(False)
     if title:
