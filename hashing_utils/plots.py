@@ -78,7 +78,10 @@ def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_
                      legend=False, ax=ax)
     line = ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label=f"K/2 = {k / 2:g}")
     handles = [Patch(facecolor=colours[lv], alpha=0.6, label=lv) for lv in drawn] + [line]
-    ax.legend(handles=handles, fontsize=8, loc="best")
+    if drawn:               # headroom for the legend; only raised, so panels sharing a y axis keep their bars
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.3 * max(p.get_height() for p in ax.patches)))
+    # a light box keeps the legend readable where narrow panels leave it no empty corner
+    ax.legend(handles=handles, fontsize=8, loc="best", frameon=True, framealpha=0.85, edgecolor="none")
     ax.set_xlim(bins[0], bins[-1])
     ax.set_xlabel("Hamming distance")
     ax.set_ylabel("fraction of pairs" if width == 1 else "fraction of pairs per unit distance")

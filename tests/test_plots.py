@@ -125,3 +125,12 @@ def test_every_text_of_both_figures_is_at_least_8_pt(with_setup):
         names = ["T-shirt/top (tops)", "Trouser (trouser)", "Pullover (tops)", "Bag (bag)"]
         plots.class_distance_heatmap(hamming_distance(codes[:4], codes[:4]), names, ax=a2, vmax=32, title="classes")
         assert _small_texts(fig) == []
+
+
+def test_hamming_distributions_on_a_shared_y_axis_keeps_every_bar_in_view():
+    loose, y = _codes(seed=2)
+    tight = torch.ones_like(loose)                                     # every pair at distance 0: one bar of height 1
+    fig, (a1, a2) = plt.subplots(1, 2, sharey=True)
+    plots.hamming_distributions(tight, y, ax=a1)                       # the taller bars come first
+    plots.hamming_distributions(loose, y, ax=a2)
+    assert a1.get_ylim()[1] > max(p.get_height() for p in a1.patches)
