@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
 import torch
+from matplotlib.patches import Patch
 
 from .codes import as_pm1
 from .labels import class_ids
@@ -51,18 +54,87 @@ def pair_distances(codes, labels, max_pairs: int = 20000, seed: int = 0):
 
 
 def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_pairs: int = 20000):
-    """Histogram (as densities) of Hamming distances between same-label and different-label pairs."""
+    """Densities of the Hamming distance d_H = (K - b_i·b_j)/2 over random pairs, same-label pairs (blue)
+    against different-label pairs (orange-red), each normalised on its own (common_norm=False), one bar per
+    integer distance (per two for K > 64), drawn with seaborn. The dotted line marks K/2, where two random
+    codes meet. codes (n, K) ±1; labels (n,) class ids or (n, C) multi-hot (then "same" = share a label).
+    Taught in: notebooks/00, "Hamming-distance distributions"; reused in 01-09."""
     ax = _ax(ax)
     same, diff = pair_distances(codes, labels, max_pairs)
     k = as_pm1(codes).shape[1]
-    bins = np.arange(-0.5, k + 1.5, 1 if k <= 64 else 2)
-    ax.hist(same, bins=bins, density=True, alpha=0.6, color=SAME, label=f"same label (n={len(same)})")
-    ax.hist(diff, bins=bins, density=True, alpha=0.6, color=DIFFERENT, label=f"different label (n={len(diff)})")
-    ax.axvline(k / 2, color="grey", ls=":", lw=1)
+    width = 1 if k <= 64 else 2
+    bins = np.arange(-0.5, k + 1.5, width)              # integer distances sit in the middle of their bar
+    y = _np(labels)
+    multi = y.ndim == 2 and bool((y.sum(1) > 1).any())     # one-hot rows are single-label data
+    names = ("share a label" if multi else "same label", "no shared label" if multi else "different label")
+    levels = [f"{names[0]} (n={len(same)})", f"{names[1]} (n={len(diff)})"]
+    data = pd.DataFrame({"Hamming distance": np.concatenate([same, diff]),
+                         "pairs": [levels[0]] * len(same) + [levels[1]] * len(diff)})
+    colours = dict(zip(levels, (SAME, DIFFERENT)))
+    drawn = [lv for lv, n in zip(levels, (len(same), len(diff))) if n]   # a group without pairs draws nothing
+    if drawn:
+        sns.histplot(data, x="Hamming distance", hue="pairs", hue_order=drawn, palette=colours, bins=bins,
+                     stat="density", common_norm=False, alpha=0.6, edgecolor="white", linewidth=0.3,
+                     legend=False, ax=ax)
+    line = ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label=f"K/2 = {k / 2:g}")
+    handles = [Patch(facecolor=colours[lv], alpha=0.6, label=lv) for lv in drawn] + [line]
+    if drawn:               # headroom for the legend; only raised, so panels sharing a y axis keep their bars
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.3 * max(p.get_height() for p in ax.patches)))
+    # a light box keeps the legend readable where narrow panels leave it no empty corner
+    ax.legend(handles=handles, fontsize=8, loc="best", frameon=True, framealpha=0.85, edgecolor="none")
+    ax.set_xlim(bins[0], bins[-1])
     ax.set_xlabel("Hamming distance")
-    ax.set_ylabel("fraction of pairs")
-    ax.set_title(title or f"{k}-bit codes: pair distances")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("fraction of pairs" if width == 1 else "fraction of pairs per unit distance")
+    ax.set_title(title or f"{k}-bit codes: pair distances", fontsize=10)
+    return ax
+
+
+def _cell_texts(m: np.ndarray) -> np.ndarray:
+    """Short cell annotations: similarities in [-1, 1] to two decimals, distances to a whole number (one decimal
+    below 10, where a unit matters), trailing zeros dropped so every number fits a small cell."""
+    def text(v):
+        if np.isnan(v):
+            return ""
+        if np.nanmax(np.abs(m)) <= 1:
+            t = f"{v:.2f}".rstrip("0").rstrip(".")
+        else:
+            t = f"{v:.1f}".rstrip("0").rstrip(".") if abs(round(v, 1)) < 10 else f"{v:.0f}"
+        return "0" if t == "-0" else t
+    return np.vectorize(text, otypes=[object])(m)
+
+
+def class_distance_heatmap(matrix, class_names=None, ax=None, title: str | None = None, vmin: float | None = 0,
+                           vmax: float | None = None, cmap: str = "viridis", annot: bool | None = None,
+                           cbar_label: str = "mean Hamming distance", cbar: bool = True):
+    """A (C, C) matrix between classes (class-to-class Hamming distances, similarities, semantic distances) as a
+    seaborn heatmap with square cells, the class names on both axes and a labelled colour bar.
+    matrix (C, C) (torch or numpy; NaN cells stay blank); class_names: C names (default 0..C-1);
+    vmin/vmax: colour range (vmax None: the largest value); annot: write each value in its cell (None: only when
+    C <= 12, where the numbers still fit). Returns the Axes.
+    Taught in: notebooks/03 (the class similarity S and the centres' distances), 07 (proxies), 08 (SHREWD)."""
+    m = _np(matrix).astype(float)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"class_distance_heatmap: matrix must be square (C, C), got shape {m.shape}")
+    c = m.shape[0]
+    names = [str(n) for n in (range(c) if class_names is None else class_names)]
+    if len(names) != c:
+        raise ValueError(f"class_distance_heatmap: {len(names)} class_names for a {c}x{c} matrix")
+    ax = _ax(ax, (5.0, 4.4))
+    annot = c <= 12 if annot is None else annot
+    sns.heatmap(m, ax=ax, cmap=cmap, vmin=vmin, vmax=np.nanmax(m) if vmax is None else vmax, square=True,
+                annot=_cell_texts(m) if annot else False, fmt="", annot_kws={"fontsize": 8},
+                xticklabels=names, yticklabels=names, cbar=cbar,
+                cbar_kws={"label": cbar_label, "shrink": 0.8} if cbar else None,
+                linewidths=0.5 if c <= 12 else 0, linecolor="white")
+    ax.tick_params(labelsize=8, length=0)
+    if max(map(len, names)) > 2:                       # long names slant so neighbours do not overlap
+        plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
+    else:
+        plt.setp(ax.get_xticklabels(), rotation=0)
+    plt.setp(ax.get_yticklabels(), rotation=0)
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax
 
 
@@ -231,8 +303,6 @@ def distance_distributions(codes: dict, ax=None, max_pairs: int = 10000, title: 
     """Hamming distance / K of same-label (solid) and different-label (dashed) pairs, one colour per entry of
     `codes` {label: (codes (n, K) ±1, labels (n,) or (n, C))}, as step histograms (densities) drawn with
     seaborn. Dividing by K lets different code lengths share the axis."""
-    import pandas as pd
-    import seaborn as sns
     ax = _ax(ax, (5.0, 3.6))
     frames = []
     for label, (c, y) in codes.items():
@@ -251,6 +321,6 @@ def distance_distributions(codes: dict, ax=None, max_pairs: int = 10000, title: 
     return ax
 
 
-__all__ = ["setup", "pair_distances", "hamming_distributions", "tsne_codes", "pr_curves", "retrieval_gallery",
+__all__ = ["setup", "pair_distances", "hamming_distributions", "class_distance_heatmap", "tsne_codes", "pr_curves", "retrieval_gallery",
            "bit_balance", "training_curves", "results_table", "compare_methods", "knob_effect",
            "distance_distributions", "PALETTE"]
