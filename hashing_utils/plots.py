@@ -4,11 +4,13 @@ Every function takes an optional `ax` and returns the Axes (or Figure), so noteb
 """
 from __future__ import annotations
 
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .codes import as_pm1
@@ -76,8 +78,18 @@ def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_
         sns.histplot(data, x="Hamming distance", hue="pairs", hue_order=drawn, palette=colours, bins=bins,
                      stat="density", common_norm=False, alpha=0.6, edgecolor="white", linewidth=0.3,
                      legend=False, ax=ax)
-    line = ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label=f"K/2 = {k / 2:g}")
-    handles = [Patch(facecolor=colours[lv], alpha=0.6, label=lv) for lv in drawn] + [line]
+    # name seaborn's bar groups, same-label first, so that ax.get_legend_handles_labels() returns the two groups
+    # (notebooks gather them into one figure legend); the K/2 line stays out of that list ("_" label)
+    rgb = {lv: matplotlib.colors.to_rgb(colours[lv]) for lv in drawn}
+    for container in ax.containers:
+        face = tuple(container.patches[0].get_facecolor()[:3]) if container.patches else None
+        level = next((lv for lv, c in rgb.items() if face is not None and np.allclose(face, c, atol=1e-3)), None)
+        if level is not None:
+            container.set_label(level)
+    ax.containers.sort(key=lambda c: levels.index(c.get_label()) if c.get_label() in levels else len(levels))
+    line = ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label="_K/2")
+    handles = [Patch(facecolor=colours[lv], alpha=0.6, label=lv) for lv in drawn] + \
+        [Line2D([], [], color="grey", ls=":", lw=1.2, label=f"K/2 = {k / 2:g}")]
     if drawn:               # headroom for the legend; only raised, so panels sharing a y axis keep their bars
         ax.set_ylim(0, max(ax.get_ylim()[1], 1.3 * max(p.get_height() for p in ax.patches)))
     # a light box keeps the legend readable where narrow panels leave it no empty corner

@@ -286,3 +286,27 @@ def test_a_failing_run_on_an_executor_names_itself_and_keeps_the_others(cache, m
     with ThreadPoolExecutor(2) as pool, pytest.raises(RuntimeError, match=r"1 of 2 runs failed \(lsh bits=16"):
         hx.sweep(["lsh"], "digits", bits=[8, 16], executor=pool)
     assert hx.run_experiment("lsh", "digits", bits=8, seed=0)["cached"]
+
+
+def test_benchmark_docs_show_the_committed_results():
+    """docs/benchmark.md copies the two tables of benchmarks/results/fashion-mnist.md: a re-run that changes the
+    results must update the page (its sentences are read against these tables)."""
+    root = Path(__file__).resolve().parent.parent
+    results = (root / "benchmarks" / "results" / "fashion-mnist.md").read_text().splitlines()
+    docs = (root / "docs" / "benchmark.md").read_text().splitlines()
+
+    tables_r = [t for t in _tables(results) if t[0].startswith("| method | 16 bits")]
+    tables_d = [t for t in _tables(docs) if t[0].startswith("| method | 16 bits")]
+    assert tables_d == tables_r[:len(tables_d)] and len(tables_d) == 2, (len(tables_d), len(tables_r))
+
+
+def _tables(lines):
+    """The markdown tables of a file, each a list of its lines."""
+    out, cur = [], []
+    for line in lines + [""]:
+        if line.startswith("|"):
+            cur.append(line)
+        elif cur:
+            out.append(cur)
+            cur = []
+    return out

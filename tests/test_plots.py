@@ -134,3 +134,14 @@ def test_hamming_distributions_on_a_shared_y_axis_keeps_every_bar_in_view():
     plots.hamming_distributions(tight, y, ax=a1)                       # the taller bars come first
     plots.hamming_distributions(loose, y, ax=a2)
     assert a1.get_ylim()[1] > max(p.get_height() for p in a1.patches)
+
+
+def test_hamming_distributions_hands_its_two_groups_to_a_figure_legend():
+    """Notebooks gather one legend for a grid of panels from ax.get_legend_handles_labels(): it must return the
+    same-label bars, then the different-label bars (not the K/2 line), each in its group's colour."""
+    codes, labels = _codes()
+    ax = plots.hamming_distributions(codes, labels)
+    handles, names = ax.get_legend_handles_labels()
+    assert [n.split(" (")[0] for n in names] == ["same label", "different label"]
+    for handle, colour in zip(handles, (plots.SAME, plots.DIFFERENT)):
+        assert np.allclose(handle.patches[0].get_facecolor()[:3], to_rgb(colour), atol=1e-3)
