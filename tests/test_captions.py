@@ -75,7 +75,8 @@ def caption_problems(path: Path) -> tuple[list[str], list[tuple[int, int]]]:
             after = cells[i + 1] if i + 1 < len(cells) else None
             m = CAPTION.match(after.source.lstrip()) if after is not None and after.cell_type == "markdown" else None
             if m is None:
-                problems.append(f"cell {i}: its figure has no '**Figure {n}.M — title.**' markdown cell right after it")
+                problems.append(f"cell {i}: its figure has no '**Figure {n}.M — title.**' markdown cell "
+                                "right after it")
             else:
                 captioned.add(i + 1)
         elif cell.cell_type == "markdown":
@@ -83,7 +84,8 @@ def caption_problems(path: Path) -> tuple[list[str], list[tuple[int, int]]]:
             if m:
                 found.append((int(m[1]), int(m[2])))
                 if i not in captioned:
-                    problems.append(f"cell {i}: caption Figure {m[1]}.{m[2]} is not right after the code cell of a figure")
+                    problems.append(f"cell {i}: caption Figure {m[1]}.{m[2]} is not right after the code cell "
+                                    "of a figure")
     expected = [(n, m) for m in range(1, len(found) + 1)]
     if found != expected:
         problems.append("captions " + ", ".join(f"{a}.{b}" for a, b in found) + " should run "
@@ -107,7 +109,8 @@ def test_every_cited_figure_exists():
     for path in NOTEBOOKS:
         for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
             if cell.cell_type == "markdown":
-                missing += [f"notebooks/{path.name} cell {i}: Figure {r}" for r in sorted(cited(cell.source) - captions)]
+                missing += [f"notebooks/{path.name} cell {i}: Figure {r}"
+                            for r in sorted(cited(cell.source) - captions)]
     for path in TEXTS:
         missing += [f"{path.relative_to(ROOT)}: Figure {r}" for r in sorted(cited(path.read_text()) - captions)]
     assert not missing, "cited figures with no caption:\n  " + "\n  ".join(missing)
@@ -143,7 +146,8 @@ def test_the_checker_finds_each_fault(tmp_path):
                     ("markdown", "**Figure 3.3 — Orphan.** Numbered out of order too."))
     problems, found = caption_problems(path)
     assert found == [(3, 3)]
-    assert [p.split(":")[0] for p in problems] == ["cell 0", "cell 0", "cell 1", "cell 1", "cell 3", "captions 3.3 should run 3.1"]
+    assert [p.split(":")[0] for p in problems] == [
+        "cell 0", "cell 0", "cell 1", "cell 1", "cell 3", "captions 3.3 should run 3.1"]
     assert "caption in code" in problems[0] and "2 figures" in problems[2]
 
 
@@ -158,3 +162,22 @@ def test_the_checker_reads_figures_from_outputs_too(tmp_path):
 def test_citations_are_read_in_lists():
     assert cited("as Figure 2.1 shows; Figures 3.5 and 3.6, Figures 8.1–8.3; Figure 9.4.") == {
         "2.1", "3.5", "3.6", "8.1", "8.3", "9.4"}
+
+
+def test_site_alt_text_is_the_markdown_captions_bold_title():
+    """tools/links.py::captions (the site's alt text): the markdown caption wins over a stale printed one, and a bold
+    title that wraps onto a second line is read whole; a printed caption is still read when no markdown one follows."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("links", ROOT / "tools" / "links.py")
+    links = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(links)
+    png = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})
+    stale = nbformat.v4.new_output("stream", name="stdout", text="Figure 3.9 — an old printed caption\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("plt.show()"),
+                nbformat.v4.new_markdown_cell("**Figure 3.1 — A title that\nwraps, with $K$.** Then what is drawn."),
+                nbformat.v4.new_code_cell("plt.show()"),
+                nbformat.v4.new_markdown_cell("Prose.")]
+    nb.cells[0].outputs, nb.cells[2].outputs = [png, stale], [png, stale]
+    assert links.captions(nb) == {0: "Figure 3.1 — A title that wraps, with K.",
+                                  2: "Figure 3.9 — an old printed caption"}
