@@ -136,6 +136,7 @@ def readme_table(s: Settings, root: Path = ROOT) -> str:
 # -- figures ----------------------------------------------------------------------------------------------------
 README_FIGURE = ("00_foundations.ipynb", "Figure 0.2", "docs/figures/hamming-lsh-csq.png")
 _CAPTION = re.compile(r"^\**(Figure \d+\.\d+\b[^\n]*)", re.M)
+_BOLD_CAPTION = re.compile(r"\*\*(Figure \d+\.\d+\b[^*]*)\*\*")
 
 
 def plain(text: str) -> str:
@@ -146,20 +147,22 @@ def plain(text: str) -> str:
 
 
 def captions(nb) -> dict[int, str]:
-    """Index of each code cell with an image -> its numbered caption ("Figure N.M — ..."), read from a caption the
-    cell prints or from the markdown cell right after it; cells with no numbered caption are left out."""
+    """Index of each code cell with an image -> its numbered caption ("Figure N.M — ..."), read from the markdown
+    cell right after it (the workbook's one caption style, tests/test_captions.py) or, failing that, from a caption
+    the cell prints (older notebooks); cells with no numbered caption are left out."""
     out = {}
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or not any("image/png" in o.get("data", {}) for o in cell.outputs):
             continue
+        after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+        md = after.source.lstrip() if after is not None and after.cell_type == "markdown" else ""
+        bold = _BOLD_CAPTION.match(md)  # a markdown caption's bold lead is its title (it may wrap)
+        md = bold or _CAPTION.match(md)
         printed = [m[1] for o in cell.outputs if o.get("output_type") == "stream"
                    for m in [_CAPTION.search(o.get("text", ""))] if m]
-        after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
-        md = _CAPTION.match(after.source.lstrip()) if after is not None and after.cell_type == "markdown" else None
-        text = printed[0] if printed else md[1] if md else None
+        text = md[1] if md else printed[0] if printed else None
         if text:
-            bold = re.match(r"(Figure [^*]*)\*\*", text)  # a markdown caption's bold lead is its title
-            out[i] = plain(bold[1] if bold else text)
+            out[i] = plain(text)
     return out
 
 
