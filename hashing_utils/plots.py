@@ -87,7 +87,7 @@ def hamming_distributions(codes, labels, ax=None, title: str | None = None, max_
         if level is not None:
             container.set_label(level)
     ax.containers.sort(key=lambda c: levels.index(c.get_label()) if c.get_label() in levels else len(levels))
-    line = ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label="_K/2")
+    ax.axvline(k / 2, color="grey", ls=":", lw=1.2, label="_K/2")
     handles = [Patch(facecolor=colours[lv], alpha=0.6, label=lv) for lv in drawn] + \
         [Line2D([], [], color="grey", ls=":", lw=1.2, label=f"K/2 = {k / 2:g}")]
     if drawn:               # headroom for the legend; only raised, so panels sharing a y axis keep their bars
@@ -333,6 +333,6 @@ def distance_distributions(codes: dict, ax=None, max_pairs: int = 10000, title: 
     return ax
 
 
-__all__ = ["setup", "pair_distances", "hamming_distributions", "class_distance_heatmap", "tsne_codes", "pr_curves", "retrieval_gallery",
-           "bit_balance", "training_curves", "results_table", "compare_methods", "knob_effect",
+__all__ = ["setup", "pair_distances", "hamming_distributions", "class_distance_heatmap", "tsne_codes", "pr_curves",
+           "retrieval_gallery", "bit_balance", "training_curves", "results_table", "compare_methods", "knob_effect",
            "distance_distributions", "PALETTE"]
