@@ -5,9 +5,10 @@ which form the database, and the K of the reported mAP@K.
     split.evaluate(hasher)             # metrics.evaluate with the protocol's K (here mAP@all = mAP@59000)
     split.save_indices("split.npz")    # reuse: hu.load_dataset("cifar10", protocol="cifar10-1", indices="split.npz")
 
-CIFAR-style protocols draw from the official training and test files. "cifar10" (DPSH, HashNet, CSQ and
-DeepHash-pytorch's "cifar10"): the 60,000 images are pooled; 100 queries and 500 training images per class are
-drawn from the pool, the rest (54,000) is the database. "cifar10-1": the same, but the database is everything
+CIFAR-style protocols draw from the official training and test files. "cifar10" (DPSH's protocol, and
+DeepHash-pytorch's "cifar10", where its re-implementations of HashNet, CSQ and others run; HashNet's own paper
+reports ImageNet, NUS-WIDE and MS-COCO only): the 60,000 images are pooled; 100 queries and 500 training images per
+class are drawn from the pool, the rest (54,000) is the database. "cifar10-1": the same, but the database is everything
 except the queries (59,000, training images included). "cifar10-2": the official 10,000 test images are the
 queries, the 50,000 training images are both the training set and the database. All three report mAP over the
 whole database: mAP@all, printed in papers as "MAP", "mAP@ALL" or mAP@54000 / @59000 / @50000 (some papers use
@@ -121,7 +122,7 @@ _CIFAR = dict(files_per_class=(5000, 1000), n_classes=10, topk=None)
 PROTOCOLS: dict = {
     "cifar10": Protocol("cifar10", "pool", "pool", "rest", 100, 500, **_CIFAR,
                         papers_call_it="mAP@all (MAP, mAP@54000)",
-                        used_by="DPSH, HashNet, CSQ, DeepHash-pytorch 'cifar10'"),
+                        used_by="DPSH; DeepHash-pytorch 'cifar10' (its HashNet, CSQ runs)"),
     "cifar10-1": Protocol("cifar10-1", "pool", "pool", "rest+train", 100, 500, **_CIFAR,
                           papers_call_it="mAP@all (MAP, mAP@59000)", used_by="DeepHash-pytorch 'cifar10-1', DSDH"),
     "cifar10-2": Protocol("cifar10-2", "test", "train", "train", None, None, **_CIFAR,
