@@ -52,13 +52,11 @@ def pm(mean: float, std: float, n: int) -> str:
 
 def versus_classifier(rows: list[dict], bits: list[int]) -> list[str]:
     """Markdown lines: each method's mAP@all minus the classifier's, paired by seed, with its 95 % t-interval
-    (hu.stats.paired_difference); a ranking only where the interval excludes 0."""
+    (hx.versus); a ranking only where the interval excludes 0."""
     if not any(r["method"] == hx.CLASSIFIER for r in rows):
         return []
-    by_seed: dict = {}
-    for r in rows:
-        by_seed.setdefault((r["method"], r["bits"]), {})[r["seed"]] = r["map_all"]
-    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if not m.startswith(hx.CLASSIFIER)]
+    diffs = hx.versus(rows)
+    methods = list(dict.fromkeys(m for m, _ in diffs))
     lines = ["", "Against the classifier, seed by seed: mAP@all of the method minus the classifier's (same seed), "
              "mean and 95 % t-interval over the seeds; **above** / below where the interval excludes 0, – where it "
              "includes 0 (one seed: no interval, no ranking).", "",
@@ -66,11 +64,8 @@ def versus_classifier(rows: list[dict], bits: list[int]) -> list[str]:
     for m in methods:
         cells = []
         for b in bits:
-            if (m, b) not in by_seed:
-                cells.append("")
-                continue
-            d = hu.stats.paired_difference(by_seed[(m, b)], by_seed[(hx.CLASSIFIER, b)], names=(m, hx.CLASSIFIER))
-            cells.append(f"{d.mean:+.3f} (one seed)" if d.n == 1 else
+            d = diffs.get((m, b))
+            cells.append("" if d is None else f"{d.mean:+.3f} (one seed)" if d.n == 1 else
                          f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
                          f"{'**above**' if d.low > 0 else 'below' if d.high < 0 else '–'}")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")

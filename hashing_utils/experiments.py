@@ -57,11 +57,12 @@ from .data import DATASETS, load_dataset
 from .devices import pick_device
 from .labels import class_ids
 from .methods import TrainedMethod, get_method, list_methods
+from .stats import paired_difference
 from .store import DiskCache, cache_dir, canonical_json, fingerprint
 from .training import forward_in_batches
 
 __all__ = ["CLASSIFIER", "CACHE_VERSION", "CROSS_MODAL", "cache_dir", "experiment_config", "config_key",
-           "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "setting_id", "environment", "class_code",
+           "run_experiment", "sweep", "load_codes", "result_rows", "summarise", "versus", "setting_id", "environment", "class_code",
            "fit_classifier", "ClassifierAsHash", "benchmark_methods", "REFERENCE_EPOCHS", "reference_codes"]
 
 CLASSIFIER = "classifier"
@@ -550,6 +551,21 @@ def result_rows(results: list[dict], bits_for_classifier=None) -> list[dict]:
 
 
 _ROW_NAMES = ("method", "bits", "code_bits", "dataset", "setting", "setting_id", "n") + RUN_FIELDS
+
+
+def versus(rows: list[dict], reference: str = CLASSIFIER, metric: str = "map_all",
+           confidence: float = 0.95) -> dict:
+    """Every method against a reference row at each code length, paired by seed: {(method, bits):
+    stats.PairedDifference of method − reference} (mean, t-interval, n, verdict; one seed ranks nothing).
+    rows: result_rows(results, bits) (the classifier's rows repeat at every code length). The reference and its
+    variants (e.g. classifier-top2) are left out. Taught in: notebooks/09, "Against the classifier, seed by seed"."""
+    by_seed: dict = {}
+    for r in rows:
+        by_seed.setdefault((r["method"], r["bits"]), {})[r["seed"]] = r[metric]
+    if not any(m == reference for m, _ in by_seed):
+        raise ValueError(f"no {reference!r} rows to compare with; methods: {sorted({m for m, _ in by_seed})}")
+    return {(m, b): paired_difference(v, by_seed[(reference, b)], confidence=confidence, names=(m, reference))
+            for (m, b), v in by_seed.items() if not m.startswith(reference) and (reference, b) in by_seed}
 
 
 def summarise(rows, keys=METRIC_KEYS + ("train_seconds",)):

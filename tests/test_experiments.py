@@ -310,3 +310,17 @@ def _tables(lines):
             out.append(cur)
             cur = []
     return out
+
+
+def test_versus_pairs_each_method_with_the_reference_by_seed():
+    rows = [{"method": m, "bits": b, "seed": s, "map_all": v}
+            for m, vals in (("classifier", (0.5, 0.6, 0.7)), ("classifier-top2", (0.1, 0.1, 0.1)),
+                            ("csq", (0.6, 0.8, 0.75)))
+            for b in (16, 32) for s, v in zip((0, 1, 2), vals)]
+    diffs = hx.versus(rows)
+    assert set(diffs) == {("csq", 16), ("csq", 32)}          # the reference and its variants are not compared
+    d = np.array([0.1, 0.2, 0.05])                            # csq − classifier, seed by seed
+    half = scipy.stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    assert np.isclose(diffs[("csq", 16)].mean, d.mean()) and np.isclose(diffs[("csq", 16)].low, d.mean() - half)
+    with pytest.raises(ValueError, match="no 'classifier' rows"):
+        hx.versus([r for r in rows if r["method"] == "csq"])
